@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* schema.c - data type names, typed values, string maps and schema checks. */
+#include "quiver/schema.h"
+
+#include <string.h>
+
+#include "quiver/alloc.h"
+
+static const struct {
+    qv_type type;
+    const char *name;
+} type_names[] = {
+    {QV_TYPE_BOOL, "Bool"},
+    {QV_TYPE_INT8, "Int8"},
+    {QV_TYPE_INT16, "Int16"},
+    {QV_TYPE_INT32, "Int32"},
+    {QV_TYPE_INT64, "Int64"},
+    {QV_TYPE_FLOAT, "Float"},
+    {QV_TYPE_DOUBLE, "Double"},
+    {QV_TYPE_VARCHAR, "VarChar"},
+    {QV_TYPE_ARRAY, "Array"},
+    {QV_TYPE_JSON, "JSON"},
+    {QV_TYPE_BINARY_VECTOR, "BinaryVector"},
+    {QV_TYPE_FLOAT_VECTOR, "FloatVector"},
+    {QV_TYPE_FLOAT16_VECTOR, "Float16Vector"},
+    {QV_TYPE_BFLOAT16_VECTOR, "BFloat16Vector"},
+    {QV_TYPE_SPARSE_FLOAT_VECTOR, "SparseFloatVector"},
+};
+
+const char *qv_type_name(qv_type t)
+{
+    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+        if (type_names[i].type == t)
+            return type_names[i].name;
+    return NULL;
+}
+
+qv_type qv_type_from_name(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof type_names / sizeof type_names[0]; i++)
+        if (strcmp(type_names[i].name, name) == 0)
+            return type_names[i].type;
+    return QV_TYPE_NONE;
+}
+
+bool qv_type_is_vector(qv_type t) { return t >= QV_TYPE_BINARY_VECTOR && t <= QV_TYPE_SPARSE_FLOAT_VECTOR; }
+bool qv_type_is_integer(qv_type t) { return t >= QV_TYPE_INT8 && t <= QV_TYPE_INT64; }
+bool qv_type_is_numeric(qv_type t)
+{
+    return qv_type_is_integer(t) || t == QV_TYPE_FLOAT || t == QV_TYPE_DOUBLE;
+}
+bool qv_type_is_supported(qv_type t)
+{
+    return qv_type_name(t) != NULL && (!qv_type_is_vector(t) || t == QV_TYPE_FLOAT_VECTOR);
+}
+
+void qv_value_fini(qv_value *v)
+{
+    if (v && v->type == QV_TYPE_VARCHAR) {
+        qv_free(v->u.str.s);
+        v->u.str.s = NULL;
+    }
+}
+
+qv_err qv_value_copy(qv_value *dst, const qv_value *src)
+{
+    *dst = *src;
+    if (src->type == QV_TYPE_VARCHAR) {
+        if ((dst->u.str.s = qv_strndup(src->u.str.s, src->u.str.len)) == NULL)
+            return QV_ENOMEM;
+    }
+    return QV_OK;
+}
+
+const char *qv_kvlist_get(const qv_kvlist *l, const char *key)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i].key, key) == 0)
+            return l->items[i].value;
+    return NULL;
+}
+
+qv_err qv_kvlist_set(qv_kvlist *l, const char *key, const char *value)
+{
+    char *v = qv_strdup(value);
+    qv_kv *items;
+
+    if (!v)
+        return QV_ENOMEM;
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].key, key) == 0) {
+            qv_free(l->items[i].value);
+            l->items[i].value = v;
+            return QV_OK;
+        }
+    }
+    if ((items = qv_reallocarray(l->items, l->count + 1, sizeof *items)) == NULL) {
+        qv_free(v);
+        return QV_ENOMEM;
+    }
+    l->items = items;
+    if ((items[l->count].key = qv_strdup(key)) == NULL) {
+        qv_free(v);
+        return QV_ENOMEM;
+    }
+    items[l->count++].value = v;
+    return QV_OK;
+}
+
+bool qv_kvlist_remove(qv_kvlist *l, const char *key)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].key, key) == 0) {
+            qv_free(l->items[i].key);
+            qv_free(l->items[i].value);
+            memmove(&l->items[i], &l->items[i + 1], (l->count - i - 1) * sizeof *l->items);
+            l->count--;
+            return true;
+        }
+    }
+    return false;
+}
+
+qv_err qv_kvlist_copy(qv_kvlist *dst, const qv_kvlist *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (size_t i = 0; i < src->count; i++) {
+        if (qv_kvlist_set(dst, src->items[i].key, src->items[i].value) != QV_OK) {
+            qv_kvlist_fini(dst);
+            return QV_ENOMEM;
+        }
+    }
+    return QV_OK;
+}
+
+void qv_kvlist_fini(qv_kvlist *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        qv_free(l->items[i].key);
+        qv_free(l->items[i].value);
+    }
+    qv_free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+void qv_field_fini(qv_field *f)
+{
+    if (!f)
+        return;
+    qv_free(f->name);
+    qv_free(f->description);
+    qv_value_fini(&f->default_value);
+    qv_kvlist_fini(&f->type_params);
+    memset(f, 0, sizeof *f);
+}
+
+void qv_schema_fini(qv_schema *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->field_count; i++)
+        qv_field_fini(&s->fields[i]);
+    qv_free(s->fields);
+    qv_free(s->description);
+    memset(s, 0, sizeof *s);
+}
+
+static qv_err field_copy(qv_field *dst, const qv_field *src)
+{
+    *dst = *src;
+    dst->name = qv_strdup(src->name);
+    dst->description = qv_strdup(src->description);
+    memset(&dst->default_value, 0, sizeof dst->default_value);
+    memset(&dst->type_params, 0, sizeof dst->type_params);
+    if (!dst->name || (src->description && !dst->description) ||
+        qv_value_copy(&dst->default_value, &src->default_value) != QV_OK ||
+        qv_kvlist_copy(&dst->type_params, &src->type_params) != QV_OK) {
+        qv_field_fini(dst);
+        return QV_ENOMEM;
+    }
+    return QV_OK;
+}
+
+qv_err qv_schema_copy(qv_schema *dst, const qv_schema *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->auto_id = src->auto_id;
+    dst->enable_dynamic = src->enable_dynamic;
+    if ((src->description && !(dst->description = qv_strdup(src->description))) ||
+        !(dst->fields = qv_calloc(src->field_count ? src->field_count : 1, sizeof(qv_field))))
+        goto fail;
+    for (size_t i = 0; i < src->field_count; i++) {
+        if (field_copy(&dst->fields[i], &src->fields[i]) != QV_OK)
+            goto fail;
+        dst->field_count = i + 1;
+    }
+    return QV_OK;
+fail:
+    qv_schema_fini(dst);
+    return QV_ENOMEM;
+}
+
+const qv_field *qv_schema_field(const qv_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->field_count; i++)
+        if (strcmp(s->fields[i].name, name) == 0)
+            return &s->fields[i];
+    return NULL;
+}
+
+const qv_field *qv_schema_primary(const qv_schema *s)
+{
+    for (size_t i = 0; i < s->field_count; i++)
+        if (s->fields[i].is_primary)
+            return &s->fields[i];
+    return NULL;
+}
+
+static qv_err validate_field(const qv_field *f, qv_error *err)
+{
+    if (qv_type_is_vector(f->type) && f->type != QV_TYPE_SPARSE_FLOAT_VECTOR &&
+        (f->dim < QV_MIN_DIM || f->dim > QV_MAX_DIM))
+        return qv_error_set(err, QV_EINVAL,
+                            "invalid dimension: %u of field %s. should be in range %d ~ %d",
+                            f->dim, f->name, QV_MIN_DIM, QV_MAX_DIM);
+    if ((f->type == QV_TYPE_VARCHAR ||
+         (f->type == QV_TYPE_ARRAY && f->element_type == QV_TYPE_VARCHAR)) &&
+        (f->max_length == 0 || f->max_length > QV_MAX_VARCHAR_LEN))
+        return qv_error_set(err, QV_EINVAL,
+                            "the maximum length specified for the field(%s) should be in (0, "
+                            "%d], but got %u instead",
+                            f->name, QV_MAX_VARCHAR_LEN, f->max_length);
+    if (f->type == QV_TYPE_ARRAY &&
+        (f->max_capacity == 0 || f->max_capacity > QV_MAX_ARRAY_CAPACITY))
+        return qv_error_set(err, QV_EINVAL,
+                            "the maximum capacity specified for a Array should be in (0, %d], "
+                            "but got %u of field %s",
+                            QV_MAX_ARRAY_CAPACITY, f->max_capacity, f->name);
+    if (f->is_primary && f->nullable)
+        return qv_error_set(err, QV_EINVAL, "primary field not support null");
+    if (f->has_default && (f->is_primary || f->type == QV_TYPE_JSON || qv_type_is_vector(f->type)))
+        return qv_error_set(err, QV_EINVAL, "%s field %s does not support default value",
+                            qv_type_name(f->type), f->name);
+    return QV_OK;
+}
+
+qv_err qv_schema_validate(const qv_schema *s, qv_error *err)
+{
+    size_t primaries = 0, vectors = 0;
+
+    if (s->field_count > QV_MAX_FIELDS)
+        return qv_error_set(err, QV_EINVAL,
+                            "maximum field's number should be limited to %d", QV_MAX_FIELDS);
+    for (size_t i = 0; i < s->field_count; i++) {
+        const qv_field *f = &s->fields[i];
+        qv_err rc;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->fields[j].name, f->name) == 0)
+                return qv_error_set(err, QV_EINVAL, "duplicated field name %s found", f->name);
+        if ((rc = validate_field(f, err)) != QV_OK)
+            return rc;
+        primaries += f->is_primary;
+        vectors += qv_type_is_vector(f->type);
+        if (f->is_primary && f->type != QV_TYPE_INT64 && f->type != QV_TYPE_VARCHAR)
+            return qv_error_set(err, QV_EINVAL,
+                                "the data type of primary key should be Int64 or VarChar");
+    }
+    if (primaries == 0)
+        return qv_error_set(err, QV_EINVAL, "primary key is not specified");
+    if (primaries > 1)
+        return qv_error_set(err, QV_EINVAL, "there are more than one primary key");
+    if (vectors == 0)
+        return qv_error_set(err, QV_EINVAL, "schema does not contain vector field");
+    if (vectors > QV_MAX_VECTOR_FIELDS)
+        return qv_error_set(err, QV_EINVAL,
+                            "maximum vector field's number should be limited to %d",
+                            QV_MAX_VECTOR_FIELDS);
+    return QV_OK;
+}
