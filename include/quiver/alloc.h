@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 void *qv_malloc(size_t n);
 void *qv_calloc(size_t count, size_t size);
 void *qv_realloc(void *p, size_t n);
@@ -17,5 +21,9 @@ char *qv_strdup(const char *s);                 /* NULL in, NULL out */
 char *qv_strndup(const char *s, size_t n);
 /* Name of the allocator in use ("mimalloc" or "libc"). */
 const char *qv_alloc_name(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 
 #include "quiver/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct qv_buf {
     uint8_t *data;
     size_t len;
@@ -70,5 +74,9 @@ static inline uint64_t qv_load_le64(const uint8_t *p)
 {
     return (uint64_t)qv_load_le32(p) | (uint64_t)qv_load_le32(p + 4) << 32;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,10 @@
 
 #include <stdarg.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* name, http status, milvus code, title (Milvus message prefix) */
 #define QV_ERR_MAP(X)                                                                              \
     X(QV_OK, 200, 0, "ok")                                                                         \
@@ -23,6 +27,7 @@
     X(QV_EAUTH, 401, 1800, "user hasn't authenticated")                                            \
     X(QV_EDENIED, 403, 1401, "privilege not permitted")                                            \
     X(QV_ENOROUTE, 404, 404, "not found")                                                          \
+    X(QV_EMETHOD, 405, 405, "method not allowed")                                                  \
     X(QV_ETOOBIG, 413, 1100, "request too large")                                                  \
     X(QV_EBUSY, 429, 1807, "rate limit exceeded")                                                  \
     X(QV_EUNEXPECTED, 400, 65535, "unexpected error")                                              \
@@ -64,5 +69,9 @@ qv_err qv_error_sys(qv_error *err, qv_err code, int errnum, const char *fmt, ...
 void qv_error_prefix(qv_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reset to QV_OK with an empty message. */
 void qv_error_clear(qv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

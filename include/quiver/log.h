@@ -4,6 +4,10 @@
 #ifndef QUIVER_LOG_H
 #define QUIVER_LOG_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum qv_log_level { QV_LOG_DEBUG, QV_LOG_INFO, QV_LOG_WARN, QV_LOG_ERROR } qv_log_level;
 
 /* Configure once at startup (before threads start). format: "text" or "json";
@@ -20,5 +24,9 @@ void qv_log_write(qv_log_level lvl, const char *mod, const char *fmt, ...)
 #define qv_log_info(mod, ...) qv_log_write(QV_LOG_INFO, mod, __VA_ARGS__)
 #define qv_log_warn(mod, ...) qv_log_write(QV_LOG_WARN, mod, __VA_ARGS__)
 #define qv_log_error(mod, ...) qv_log_write(QV_LOG_ERROR, mod, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

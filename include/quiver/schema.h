@@ -10,6 +10,10 @@
 
 #include "quiver/err.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum qv_type {
     QV_TYPE_NONE = 0,
     QV_TYPE_BOOL = 1,
@@ -117,5 +121,9 @@ const qv_field *qv_schema_primary(const qv_schema *s);
 /* Check the schema as Milvus does (one PK of Int64/VarChar, at least one vector field,
  * dims, max_length, names unique, limits); QV_EINVAL with a message otherwise. */
 qv_err qv_schema_validate(const qv_schema *s, qv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -56,7 +56,8 @@ qv_err qv_error_sys(qv_error *err, qv_err code, int errnum, const char *fmt, ...
 
 void qv_error_prefix(qv_error *err, const char *fmt, ...)
 {
-    char head[256], old[sizeof err->msg];
+    char head[256];
+    size_t hl, ml;
     va_list ap;
 
     if (!err)
@@ -64,8 +65,13 @@ void qv_error_prefix(qv_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", head, old);
+    hl = strlen(head);
+    ml = strlen(err->msg);
+    if (hl + ml >= sizeof err->msg)
+        ml = sizeof err->msg - 1 - hl;
+    memmove(err->msg + hl, err->msg, ml);
+    memcpy(err->msg, head, hl);
+    err->msg[hl + ml] = '\0';
 }
 
 void qv_error_clear(qv_error *err)

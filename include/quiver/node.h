@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* quiver/node.h - the state of one quiverd process, built by main.c and passed
+ * to every handler: config, locked data directory, I/O backend, catalog, metrics. */
+#ifndef QUIVER_NODE_H
+#define QUIVER_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quiver/catalog.h"
+#include "quiver/config.h"
+#include "quiver/io.h"
+#include "quiver/metrics.h"
+
+typedef struct qv_node_metrics {
+    qv_metric *http_requests;     /* route, code */
+    qv_metric *http_duration;     /* route */
+    qv_metric *http_inflight;
+    qv_metric *http_body_rejected;
+    qv_metric *build_info;
+    qv_metric *catalog_version;
+} qv_node_metrics;
+
+typedef struct qv_node {
+    const qv_config *cfg; /* borrowed; outlives the node */
+    char node_id[128];
+    int lock_fd;          /* flock on <data_dir>/LOCK, released by the kernel on exit */
+    qv_io *io;
+    qv_catalog *catalog;
+    qv_metrics *metrics;
+    qv_node_metrics m;
+    uint64_t start_ms;
+    atomic_bool draining; /* set on SIGTERM: /readyz answers 503 */
+} qv_node;
+
+/* Lock the data directory (QV_ELOCKED if another process holds it), open the I/O
+ * backend and the catalog, register metrics. */
+qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err);
+void qv_node_close(qv_node *n); /* NULL is a no-op */
+
+#endif

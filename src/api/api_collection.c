@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api_collection.c - /v2/vectordb/collections/... */
+#include <string.h>
+
+#include "api/api_int.h"
+
+/* Look up the collection named by the body's collectionName (or an alias). */
+static qv_err get_named(qv_req *req, qv_resp *resp, qv_collection_info *ci)
+{
+    const char *name;
+    qv_err rc = api_req_str(req, "collectionName", &name, &resp->err);
+
+    memset(ci, 0, sizeof *ci);
+    return rc != QV_OK ? rc
+                       : qv_catalog_get_collection(req->node->catalog, api_db(req), name, ci,
+                                                   &resp->err);
+}
+
+qv_err api_coll_create(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info spec;
+    qv_err rc = api_decode_collection(req, &spec, &resp->err);
+
+    if (rc == QV_OK && (rc = qv_catalog_create_collection(req->node->catalog, &spec,
+                                                          &resp->err)) == QV_OK)
+        api_ok_empty(resp);
+    qv_collection_info_fini(&spec);
+    return rc;
+}
+
+qv_err api_coll_describe(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_err rc = get_named(req, resp, &ci);
+    qv_jw w;
+
+    if (rc != QV_OK)
+        return rc;
+    api_ok_begin(resp, &w);
+    api_write_collection(&w, &ci);
+    qv_jw_kstr(&w, "message", "");
+    api_ok_end(&w);
+    qv_collection_info_fini(&ci);
+    return QV_OK;
+}
+
+qv_err api_coll_list(qv_req *req, qv_resp *resp)
+{
+    qv_names names;
+    qv_err rc = qv_catalog_list_collections(req->node->catalog, api_db(req), &names, &resp->err);
+
+    if (rc == QV_OK)
+        api_ok_names(resp, &names);
+    qv_names_fini(&names);
+    return rc;
+}
+
+qv_err api_coll_has(qv_req *req, qv_resp *resp)
+{
+    const char *name;
+    bool has = false;
+    qv_err rc;
+    qv_jw w;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
+        (rc = qv_catalog_has_collection(req->node->catalog, api_db(req), name, &has,
+                                        &resp->err)) != QV_OK)
+        return rc;
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kbool(&w, "has", has);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+qv_err api_coll_drop(qv_req *req, qv_resp *resp)
+{
+    const char *name;
+    qv_err rc;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
+        (rc = qv_catalog_drop_collection(req->node->catalog, api_db(req), name, &resp->err)))
+        return rc;
+    return api_ok_empty(resp);
+}
+
+qv_err api_coll_rename(qv_req *req, qv_resp *resp)
+{
+    const char *name, *new_name, *new_db = NULL;
+    qv_err rc;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
+        (rc = api_req_str(req, "newCollectionName", &new_name, &resp->err)) != QV_OK ||
+        (rc = qv_jget_str(req->root, "newDbName", false, &new_db, NULL, &resp->err)) != QV_OK)
+        return rc;
+    rc = qv_catalog_rename_collection(req->node->catalog, api_db(req), name,
+                                      new_db && *new_db ? new_db : api_db(req), new_name,
+                                      &resp->err);
+    return rc != QV_OK ? rc : api_ok_empty(resp);
+}
+
+qv_err api_coll_get_stats(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_err rc = get_named(req, resp, &ci);
+    qv_jw w;
+
+    if (rc != QV_OK)
+        return rc;
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, "rowCount", 0); /* no rows are stored until the write path lands */
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    qv_collection_info_fini(&ci);
+    return QV_OK;
+}
+
+static qv_err set_loaded(qv_req *req, qv_resp *resp, bool loaded)
+{
+    const char *name;
+    qv_err rc;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
+        (rc = qv_catalog_set_loaded(req->node->catalog, api_db(req), name, NULL, loaded,
+                                    &resp->err)) != QV_OK)
+        return rc;
+    return api_ok_empty(resp);
+}
+
+qv_err api_coll_load(qv_req *req, qv_resp *resp) { return set_loaded(req, resp, true); }
+qv_err api_coll_release(qv_req *req, qv_resp *resp) { return set_loaded(req, resp, false); }
+
+qv_err api_coll_refresh_load(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_err rc = get_named(req, resp, &ci);
+
+    if (rc == QV_OK && ci.load_state == QV_LOAD_NOT_LOAD)
+        rc = qv_error_set(&resp->err, QV_ENOTLOADED, "collection not loaded[collection=%s]",
+                          ci.name);
+    qv_collection_info_fini(&ci);
+    return rc != QV_OK ? rc : api_ok_empty(resp);
+}
+
+/* Loaded when every asked partition (or the collection) is loaded. */
+static qv_err partitions_state(const qv_collection_info *ci, const qv_names *parts,
+                               qv_load_state *out, qv_error *err)
+{
+    *out = ci->load_state;
+    for (size_t i = 0; i < parts->count; i++) {
+        size_t j = 0;
+        while (j < ci->partition_count && strcmp(ci->partitions[j].name, parts->items[i]) != 0)
+            j++;
+        if (j == ci->partition_count)
+            return qv_error_set(err, QV_ENOPART, "partition not found[partition=%s]",
+                                parts->items[i]);
+        if (!ci->partitions[j].loaded)
+            *out = QV_LOAD_NOT_LOAD;
+    }
+    return QV_OK;
+}
+
+qv_err api_coll_get_load_state(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_names parts;
+    qv_load_state state;
+    qv_err rc = get_named(req, resp, &ci);
+    qv_jw w;
+
+    if (rc != QV_OK)
+        return rc;
+    if ((rc = api_str_list(req, "partitionNames", false, &parts, &resp->err)) == QV_OK &&
+        (rc = partitions_state(&ci, &parts, &state, &resp->err)) == QV_OK) {
+        api_ok_begin(resp, &w);
+        qv_jw_obj_begin(&w);
+        qv_jw_kstr(&w, "loadState", api_load_state_name(state));
+        if (state != QV_LOAD_NOT_LOAD)
+            qv_jw_kint(&w, "loadProgress", state == QV_LOAD_LOADED ? 100 : 0);
+        qv_jw_obj_end(&w);
+        qv_jw_kstr(&w, "message", "");
+        api_ok_end(&w);
+    }
+    qv_names_fini(&parts);
+    qv_collection_info_fini(&ci);
+    return rc;
+}
+
+qv_err api_coll_alter_properties(qv_req *req, qv_resp *resp)
+{
+    const char *name;
+    qv_kvlist props;
+    qv_err rc;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK)
+        return rc;
+    if ((rc = api_props(req, "properties", &props, &resp->err)) == QV_OK &&
+        (rc = qv_catalog_alter_collection(req->node->catalog, api_db(req), name, &props, NULL,
+                                          &resp->err)) == QV_OK)
+        api_ok_empty(resp);
+    qv_kvlist_fini(&props);
+    return rc;
+}
+
+qv_err api_coll_drop_properties(qv_req *req, qv_resp *resp)
+{
+    const char *name;
+    qv_names keys;
+    qv_err rc;
+
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK)
+        return rc;
+    /* 2.5's index copy used deleteKeys; both spellings are accepted */
+    if ((rc = api_str_list(req, "propertyKeys", false, &keys, &resp->err)) == QV_OK &&
+        (rc = qv_jget_str_list(req->root, "deleteKeys", false, &keys.items, &keys.count,
+                               &resp->err)) == QV_OK &&
+        (rc = qv_catalog_alter_collection(req->node->catalog, api_db(req), name, NULL, &keys,
+                                          &resp->err)) == QV_OK)
+        api_ok_empty(resp);
+    qv_names_fini(&keys);
+    return rc;
+}

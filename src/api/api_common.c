@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api_common.c - envelope helpers, dbName resolution, dispatch. */
+#include <string.h>
+#include <time.h>
+
+#include "api/api_int.h"
+#include "quiver/alloc.h"
+
+uint64_t qv_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool qv_req_expired(const qv_req *req)
+{
+    return req->deadline_ns && qv_now_ns() > req->deadline_ns;
+}
+
+void api_ok_begin(qv_resp *resp, qv_jw *w)
+{
+    qv_jw_init(w, &resp->body);
+    qv_jw_obj_begin(w);
+    qv_jw_kint(w, "code", 0);
+    qv_jw_key(w, "data");
+}
+
+void api_ok_end(qv_jw *w) { qv_jw_obj_end(w); }
+
+qv_err api_ok_empty(qv_resp *resp)
+{
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+qv_err api_ok_names(qv_resp *resp, const qv_names *names)
+{
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_arr_begin(&w);
+    for (size_t i = 0; i < names->count; i++)
+        qv_jw_str(&w, names->items[i]);
+    qv_jw_arr_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+const char *api_db(const qv_req *req)
+{
+    const char *db = NULL, *hdr;
+    const qv_jval *v = req->root ? qv_jobj_get(req->root, "dbName") : NULL;
+
+    if (v && qv_jval_str(v, &db, NULL) && *db)
+        return db;
+    if ((hdr = req->header(req->header_ctx, "DB-Name")) && *hdr)
+        return hdr;
+    return QV_DEFAULT_DB;
+}
+
+qv_err api_req_str(const qv_req *req, const char *key, const char **out, qv_error *err)
+{
+    return qv_jget_str(req->root, key, true, out, NULL, err);
+}
+
+qv_err api_str_list(const qv_req *req, const char *key, bool required, qv_names *out,
+                    qv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return qv_jget_str_list(req->root, key, required, &out->items, &out->count, err);
+}
+
+qv_err api_props(const qv_req *req, const char *key, qv_kvlist *out, qv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return qv_jget_kv(req->root, key, out, err);
+}
+
+qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
+{
+    qv_err rc;
+
+    if ((r->flags & QV_ROUTE_JSON) &&
+        (rc = qv_jdoc_parse(req->body, req->body_len, API_MAX_JSON_DEPTH, &req->doc,
+                            &resp->err)) != QV_OK)
+        return rc;
+    if (req->doc)
+        req->root = qv_jdoc_root(req->doc);
+    return r->fn(req, resp);
+}
+
+void api_write_kv_pairs(qv_jw *w, const qv_kvlist *kv)
+{
+    qv_jw_arr_begin(w);
+    for (size_t i = 0; i < kv->count; i++) {
+        qv_jw_obj_begin(w);
+        qv_jw_kstr(w, "key", kv->items[i].key);
+        qv_jw_kstr(w, "value", kv->items[i].value);
+        qv_jw_obj_end(w);
+    }
+    qv_jw_arr_end(w);
+}

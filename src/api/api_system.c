@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api_system.c - native endpoints: /, /livez, /healthz, /readyz, /metrics, /openapi.yaml. */
+#include "api/api_int.h"
+#include "quiver/alloc.h"
+#include "quiver/schema.h"
+
+extern const unsigned char qv_asset_openapi_yaml[];
+extern const unsigned long qv_asset_openapi_yaml_len;
+
+qv_err api_root(qv_req *req, qv_resp *resp)
+{
+    const qv_config *cfg = req->node->cfg;
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kstr(&w, "name", "quiver");
+    qv_jw_kstr(&w, "version", QV_VERSION);
+    qv_jw_kstr(&w, "nodeId", req->node->node_id);
+    qv_jw_kstr(&w, "allocator", qv_alloc_name());
+    qv_jw_kstr(&w, "ioBackend", qv_io_backend_name(req->node->io));
+    qv_jw_key(&w, "limits");
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, "maxBodyBytes", (int64_t)cfg->server_body_limit_bytes);
+    qv_jw_kint(&w, "maxDim", QV_MAX_DIM);
+    qv_jw_kint(&w, "maxFields", QV_MAX_FIELDS);
+    qv_jw_kint(&w, "maxNameLength", QV_MAX_NAME_LEN);
+    qv_jw_kint(&w, "maxVarCharLength", QV_MAX_VARCHAR_LEN);
+    qv_jw_kint(&w, "maxDatabases", QV_MAX_DATABASES);
+    qv_jw_kint(&w, "maxPartitions", QV_MAX_PARTITIONS);
+    qv_jw_obj_end(&w);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+static qv_err status_ok(qv_resp *resp, const char *key, const char *value)
+{
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kstr(&w, key, value);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+qv_err api_livez(qv_req *req, qv_resp *resp) { return status_ok(resp, "status", "alive"); }
+
+qv_err api_healthz(qv_req *req, qv_resp *resp)
+{
+    (void)qv_catalog_version(req->node->catalog); /* the catalog lock is not wedged */
+    return status_ok(resp, "status", "healthy");
+}
+
+qv_err api_readyz(qv_req *req, qv_resp *resp)
+{
+    qv_jw w;
+
+    if (atomic_load(&req->node->draining)) {
+        resp->status = 503;
+        return qv_error_set(&resp->err, QV_EUNAVAIL, "node is draining (shutting down)");
+    }
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kbool(&w, "ready", true);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+qv_err api_metrics(qv_req *req, qv_resp *resp)
+{
+    qv_node *n = req->node;
+
+    qv_series_set(qv_metric_default(n->m.catalog_version),
+                  (double)qv_catalog_version(n->catalog));
+    qv_metrics_render(n->metrics, &resp->body);
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return qv_buf_status(&resp->body, &resp->err);
+}
+
+qv_err api_openapi(qv_req *req, qv_resp *resp)
+{
+    qv_buf_put(&resp->body, qv_asset_openapi_yaml, qv_asset_openapi_yaml_len);
+    resp->content_type = "application/yaml";
+    return qv_buf_status(&resp->body, &resp->err);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* distance_scalar.c - portable kernels, the reference the SIMD tables are
+ * tested against. Four partial sums break the add dependency chain (and let
+ * the compiler use baseline SSE); the order of additions is fixed, so results
+ * are reproducible on any CPU. */
+#include "distance_int.h"
+
+static inline float scalar_l2sq(const float *a, const float *b, size_t d)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+
+    for (; i + 4 <= d; i += 4) {
+        float t0 = a[i] - b[i], t1 = a[i + 1] - b[i + 1];
+        float t2 = a[i + 2] - b[i + 2], t3 = a[i + 3] - b[i + 3];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+        s2 += t2 * t2;
+        s3 += t3 * t3;
+    }
+    for (; i < d; i++) {
+        float t = a[i] - b[i];
+        s0 += t * t;
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+static inline float scalar_ip(const float *a, const float *b, size_t d)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+
+    for (; i + 4 <= d; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < d; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float k_l2sq(const float *a, const float *b, size_t d) { return scalar_l2sq(a, b, d); }
+static float k_ip(const float *a, const float *b, size_t d) { return scalar_ip(a, b, d); }
+static float k_norm_sq(const float *a, size_t d) { return scalar_ip(a, a, d); }
+
+static void k_l2sq_batch(const float *q, const float *x, size_t n, size_t d, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = scalar_l2sq(q, x + i * d, d);
+}
+
+static void k_ip_batch(const float *q, const float *x, size_t n, size_t d, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = scalar_ip(q, x + i * d, d);
+}
+
+const qv_distance_kernels distance_kernels_scalar = {
+    .isa = QV_DISTANCE_ISA_SCALAR,
+    .name = "scalar",
+    .l2sq = k_l2sq,
+    .ip = k_ip,
+    .norm_sq = k_norm_sq,
+    .l2sq_batch = k_l2sq_batch,
+    .ip_batch = k_ip_batch,
+};
