@@ -73,16 +73,16 @@ void qv_distance_ip_batch(const float *q, const float *x, size_t n, size_t d, fl
 
 /* Exact k-nearest search of one query over a contiguous block of rows. */
 typedef struct qv_distance_knn {
-    const float *query;    /* d floats */
-    const float *base;     /* n rows of d floats, row r at base + r*d */
-    size_t n;              /* rows in base */
-    size_t d;              /* dimension, >= 1 */
-    size_t k;              /* results wanted, >= 1; the output arrays hold k */
+    const float *query; /* d floats */
+    const float *base;  /* n rows of d floats, row r at base + r*d */
+    size_t n;           /* rows in base */
+    size_t d;           /* dimension, >= 1 */
+    size_t k;           /* results wanted, >= 1; the output arrays hold k */
     qv_distance_metric metric;
-    const uint64_t *allow; /* optional: row r is a candidate iff bit r%64 of
-                              allow[r/64] is set; NULL allows every row. The
-                              bitmap covers at least n bits. */
-    int64_t id_base;       /* row r is reported as id id_base + r */
+    const uint64_t *allow;              /* optional: row r is a candidate iff bit r%64 of
+                                           allow[r/64] is set; NULL allows every row. The
+                                           bitmap covers at least n bits. */
+    int64_t id_base;                    /* row r is reported as id id_base + r */
     const qv_distance_kernels *kernels; /* NULL: qv_distance_kernels_active() */
 } qv_distance_knn;
 

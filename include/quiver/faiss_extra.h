@@ -47,12 +47,12 @@ qv_err qv_faiss_check(int faiss_rc, const char *what, qv_error *err);
 /* ---- HNSW ------------------------------------------------------------------------------- */
 
 typedef struct qv_faiss_hnsw_opts {
-    int d;                     /* dimension, >= 1 */
-    int M;                     /* graph degree (level 0 has 2*M), >= 2 */
-    qv_distance_metric metric; /* L2 or IP */
-    int ef_construction;       /* 0: FAISS default (40) */
-    int ef_search;             /* 0: FAISS default (16) */
-    bool stock_storage;        /* true: FAISS's own flat storage and distances */
+    int d;                              /* dimension, >= 1 */
+    int M;                              /* graph degree (level 0 has 2*M), >= 2 */
+    qv_distance_metric metric;          /* L2 or IP */
+    int ef_construction;                /* 0: FAISS default (40) */
+    int ef_search;                      /* 0: FAISS default (16) */
+    bool stock_storage;                 /* true: FAISS's own flat storage and distances */
     const qv_distance_kernels *kernels; /* NULL: qv_distance_kernels_active() */
 } qv_faiss_hnsw_opts;
 
@@ -67,7 +67,7 @@ typedef struct qv_faiss_hnsw_info {
     int ef_construction;
     int ef_search;
     int max_level;
-    bool simd_storage; /* distances run through Quiver's kernels */
+    bool simd_storage;   /* distances run through Quiver's kernels */
     qv_distance_isa isa; /* meaningful when simd_storage */
 } qv_faiss_hnsw_info;
 
@@ -76,8 +76,7 @@ typedef struct qv_faiss_hnsw_info {
 qv_err qv_faiss_hnsw_info_get(const FaissIndex *index, qv_faiss_hnsw_info *out, qv_error *err);
 /* Set efConstruction / efSearch; a value <= 0 leaves that one unchanged. Not
  * safe concurrently with searches or adds on the same index. */
-qv_err qv_faiss_hnsw_set_ef(FaissIndex *index, int ef_construction, int ef_search,
-                            qv_error *err);
+qv_err qv_faiss_hnsw_set_ef(FaissIndex *index, int ef_construction, int ef_search, qv_error *err);
 /* Move the vectors of an HNSW-flat index (any metric L2/IP, e.g. from
  * faiss_index_factory "HNSW32" or a file) into storage using kernels k, or
  * back to FAISS's stock flat storage when k is NULL. No copy of the vectors;
@@ -92,10 +91,10 @@ qv_err qv_faiss_hnsw_use_kernels(FaissIndex *index, const qv_distance_kernels *k
 typedef bool (*qv_faiss_allow_fn)(void *ctx, int64_t id);
 
 typedef struct qv_faiss_search_opts {
-    int ef_search;           /* HNSW: 0 = the index's efSearch */
-    size_t nprobe;           /* IVF: 0 = the index's nprobe */
-    const uint64_t *allow;   /* optional bitmap: id allowed iff id < allow_bits and
-                                bit id%64 of allow[id/64] is set */
+    int ef_search;         /* HNSW: 0 = the index's efSearch */
+    size_t nprobe;         /* IVF: 0 = the index's nprobe */
+    const uint64_t *allow; /* optional bitmap: id allowed iff id < allow_bits and
+                              bit id%64 of allow[id/64] is set */
     size_t allow_bits;
     qv_faiss_allow_fn allow_fn; /* optional, checked after the bitmap */
     void *allow_ctx;

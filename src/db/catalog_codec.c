@@ -63,10 +63,10 @@ static void put_value(qv_buf *b, const qv_value *v)
     }
 }
 
-static void put_field(qv_buf *b, const qv_field *f)
+static void put_field(qv_buf *b, const qv_field *f, bool with_id)
 {
     qv_buf_put_str(b, f->name);
-    qv_buf_put_u64(b, (uint64_t)f->id);
+    qv_buf_put_u64(b, with_id ? (uint64_t)f->id : 0);
     qv_buf_put_u16(b, (uint16_t)f->type);
     qv_buf_put_u16(b, (uint16_t)f->element_type);
     qv_buf_put_u32(b, f->dim);
@@ -80,14 +80,14 @@ static void put_field(qv_buf *b, const qv_field *f)
     put_kv(b, &f->type_params);
 }
 
-void catalog_encode_schema(qv_buf *b, const qv_schema *s)
+void catalog_encode_schema(qv_buf *b, const qv_schema *s, bool with_ids)
 {
     qv_buf_put_u8(b, s->auto_id);
     qv_buf_put_u8(b, s->enable_dynamic);
     qv_buf_put_str(b, s->description);
     qv_buf_put_u32(b, (uint32_t)s->field_count);
     for (size_t i = 0; i < s->field_count; i++)
-        put_field(b, &s->fields[i]);
+        put_field(b, &s->fields[i], with_ids);
 }
 
 static void put_collection(qv_buf *b, const qv_collection_info *c)
@@ -95,7 +95,7 @@ static void put_collection(qv_buf *b, const qv_collection_info *c)
     qv_buf_put_u64(b, (uint64_t)c->id);
     qv_buf_put_str(b, c->db);
     qv_buf_put_str(b, c->name);
-    catalog_encode_schema(b, &c->schema);
+    catalog_encode_schema(b, &c->schema, true);
     put_kv(b, &c->properties);
     qv_buf_put_u32(b, (uint32_t)c->shards_num);
     qv_buf_put_str(b, c->consistency_level);

@@ -77,8 +77,8 @@ static bool schemas_equal(const qv_schema *a, const qv_schema *b)
 
     qv_buf_init(&ea);
     qv_buf_init(&eb);
-    catalog_encode_schema(&ea, a);
-    catalog_encode_schema(&eb, b);
+    catalog_encode_schema(&ea, a, false);
+    catalog_encode_schema(&eb, b, false);
     same = !ea.failed && !eb.failed && ea.len == eb.len && memcmp(ea.data, eb.data, ea.len) == 0;
     qv_buf_fini(&ea);
     qv_buf_fini(&eb);

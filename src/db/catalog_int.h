@@ -33,6 +33,7 @@ void catalog_encode(const cat_state *s, qv_buf *out);
 qv_err catalog_decode(const uint8_t *p, size_t len, cat_state *out, qv_error *err);
 /* Deep copy of one collection through its encoding. */
 qv_err catalog_collection_copy(qv_collection_info *dst, const qv_collection_info *src);
-void catalog_encode_schema(qv_buf *b, const qv_schema *s);
+/* Schema encoding; without ids for comparing a request with a stored schema. */
+void catalog_encode_schema(qv_buf *b, const qv_schema *s, bool with_ids);
 
 #endif

@@ -129,10 +129,10 @@ void qv_distance_ip_batch(const float *q, const float *x, size_t n, size_t d, fl
 /* ---- top-k ------------------------------------------------------------------------------ */
 
 typedef struct knn_heap {
-    float *key;   /* caller's dist array */
-    int64_t *id;  /* caller's ids array */
-    size_t size;  /* entries in use */
-    size_t cap;   /* k */
+    float *key;  /* caller's dist array */
+    int64_t *id; /* caller's ids array */
+    size_t size; /* entries in use */
+    size_t cap;  /* k */
 } knn_heap;
 
 /* (ka, ia) ranks after (kb, ib): larger key, or same key and larger id. */

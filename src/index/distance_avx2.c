@@ -12,7 +12,10 @@
 /* Eight -1 then eight 0: loading at tail_mask + 8 - r enables the first r lanes. */
 static const int32_t tail_mask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
-static inline __m256i avx2_mask(size_t r) { return _mm256_loadu_si256((const __m256i *)(tail_mask + 8 - r)); }
+static inline __m256i avx2_mask(size_t r)
+{
+    return _mm256_loadu_si256((const __m256i *)(tail_mask + 8 - r));
+}
 
 static inline float avx2_hsum(__m256 v)
 {

@@ -87,7 +87,10 @@ template <class F> int capi(F &&f) noexcept
 }
 
 template <class T, class H> inline T *obj(H *h) { return reinterpret_cast<T *>(h); }
-template <class T, class H> inline const T *obj(const H *h) { return reinterpret_cast<const T *>(h); }
+template <class T, class H> inline const T *obj(const H *h)
+{
+    return reinterpret_cast<const T *>(h);
+}
 template <class H, class T> inline H *handle(T *p) { return reinterpret_cast<H *>(p); }
 
 /* For the few non-int C API functions that can throw: record and return dflt. */
@@ -143,8 +146,8 @@ int faiss_Index_add_with_ids(FaissIndex *index, idx_t n, const float *x, const i
     return capi([&] { obj<Index>(index)->add_with_ids(n, x, xids); });
 }
 
-int faiss_Index_search(const FaissIndex *index, idx_t n, const float *x, idx_t k,
-                       float *distances, idx_t *labels)
+int faiss_Index_search(const FaissIndex *index, idx_t n, const float *x, idx_t k, float *distances,
+                       idx_t *labels)
 {
     return capi([&] { obj<Index>(index)->search(n, x, k, distances, labels); });
 }
@@ -259,8 +262,8 @@ int faiss_IndexFlat_new(FaissIndexFlat **p_index)
 int faiss_IndexFlat_new_with(FaissIndexFlat **p_index, idx_t d, FaissMetricType metric)
 {
     return capi([&] {
-        *p_index = handle<FaissIndexFlat>(
-            new faiss::IndexFlat(d, static_cast<faiss::MetricType>(metric)));
+        *p_index =
+            handle<FaissIndexFlat>(new faiss::IndexFlat(d, static_cast<faiss::MetricType>(metric)));
     });
 }
 
@@ -282,9 +285,8 @@ void faiss_IndexFlat_free(FaissIndexFlat *obj_) { delete obj<faiss::IndexFlat>(o
 int faiss_IndexFlat_compute_distance_subset(FaissIndex *index, idx_t n, const float *x, idx_t k,
                                             float *distances, const idx_t *labels)
 {
-    return capi([&] {
-        obj<faiss::IndexFlat>(index)->compute_distance_subset(n, x, k, distances, labels);
-    });
+    return capi(
+        [&] { obj<faiss::IndexFlat>(index)->compute_distance_subset(n, x, k, distances, labels); });
 }
 
 FaissIndexFlatIP *faiss_IndexFlatIP_cast(FaissIndex *index)
@@ -330,8 +332,14 @@ FaissIndexIVF *faiss_IndexIVF_cast(FaissIndex *index)
     return handle<FaissIndexIVF>(dynamic_cast<faiss::IndexIVF *>(obj<Index>(index)));
 }
 
-size_t faiss_IndexIVF_nlist(const FaissIndexIVF *index) { return obj<faiss::IndexIVF>(index)->nlist; }
-size_t faiss_IndexIVF_nprobe(const FaissIndexIVF *index) { return obj<faiss::IndexIVF>(index)->nprobe; }
+size_t faiss_IndexIVF_nlist(const FaissIndexIVF *index)
+{
+    return obj<faiss::IndexIVF>(index)->nlist;
+}
+size_t faiss_IndexIVF_nprobe(const FaissIndexIVF *index)
+{
+    return obj<faiss::IndexIVF>(index)->nprobe;
+}
 void faiss_IndexIVF_set_nprobe(FaissIndexIVF *index, size_t nprobe)
 {
     obj<faiss::IndexIVF>(index)->nprobe = nprobe;
@@ -344,7 +352,10 @@ char faiss_IndexIVF_quantizer_trains_alone(const FaissIndexIVF *index)
 {
     return obj<faiss::IndexIVF>(index)->quantizer_trains_alone;
 }
-int faiss_IndexIVF_own_fields(const FaissIndexIVF *index) { return obj<faiss::IndexIVF>(index)->own_fields; }
+int faiss_IndexIVF_own_fields(const FaissIndexIVF *index)
+{
+    return obj<faiss::IndexIVF>(index)->own_fields;
+}
 void faiss_IndexIVF_set_own_fields(FaissIndexIVF *index, int own)
 {
     obj<faiss::IndexIVF>(index)->own_fields = own != 0;
@@ -352,22 +363,26 @@ void faiss_IndexIVF_set_own_fields(FaissIndexIVF *index, int own)
 
 int faiss_IndexIVF_merge_from(FaissIndexIVF *index, FaissIndexIVF *other, idx_t add_id)
 {
-    return capi([&] { obj<faiss::IndexIVF>(index)->merge_from(*obj<faiss::IndexIVF>(other), add_id); });
+    return capi(
+        [&] { obj<faiss::IndexIVF>(index)->merge_from(*obj<faiss::IndexIVF>(other), add_id); });
 }
 
 size_t faiss_IndexIVF_get_list_size(const FaissIndexIVF *index, size_t list_no)
 {
-    return capi_value<size_t>(0, [&] { return obj<faiss::IndexIVF>(index)->get_list_size(list_no); });
+    return capi_value<size_t>(0,
+                              [&] { return obj<faiss::IndexIVF>(index)->get_list_size(list_no); });
 }
 
 int faiss_IndexIVF_make_direct_map(FaissIndexIVF *index, int new_maintain_direct_map)
 {
-    return capi([&] { obj<faiss::IndexIVF>(index)->make_direct_map(new_maintain_direct_map != 0); });
+    return capi(
+        [&] { obj<faiss::IndexIVF>(index)->make_direct_map(new_maintain_direct_map != 0); });
 }
 
 double faiss_IndexIVF_imbalance_factor(const FaissIndexIVF *index)
 {
-    return capi_value(0.0, [&] { return obj<faiss::IndexIVF>(index)->invlists->imbalance_factor(); });
+    return capi_value(0.0,
+                      [&] { return obj<faiss::IndexIVF>(index)->invlists->imbalance_factor(); });
 }
 
 void faiss_IndexIVF_invlists_get_ids(const FaissIndexIVF *index, size_t list_no, idx_t *invlist)
@@ -396,7 +411,9 @@ void faiss_ParameterSpace_free(FaissParameterSpace *space)
 int faiss_ParameterSpace_set_index_parameters(const FaissParameterSpace *space, FaissIndex *index,
                                               const char *params)
 {
-    return capi([&] { obj<faiss::ParameterSpace>(space)->set_index_parameters(obj<Index>(index), params); });
+    return capi([&] {
+        obj<faiss::ParameterSpace>(space)->set_index_parameters(obj<Index>(index), params);
+    });
 }
 
 int faiss_ParameterSpace_set_index_parameter(const FaissParameterSpace *space, FaissIndex *index,
@@ -477,7 +494,8 @@ idx_t faiss_IDSelectorRange_imax(const FaissIDSelectorRange *sel)
 
 int faiss_IDSelectorRange_new(FaissIDSelectorRange **p_sel, idx_t imin, idx_t imax)
 {
-    return capi([&] { *p_sel = handle<FaissIDSelectorRange>(new faiss::IDSelectorRange(imin, imax)); });
+    return capi(
+        [&] { *p_sel = handle<FaissIDSelectorRange>(new faiss::IDSelectorRange(imin, imax)); });
 }
 
 int faiss_IDSelectorBatch_nbits(const FaissIDSelectorBatch *sel)
@@ -492,7 +510,8 @@ idx_t faiss_IDSelectorBatch_mask(const FaissIDSelectorBatch *sel)
 
 int faiss_IDSelectorBatch_new(FaissIDSelectorBatch **p_sel, size_t n, const idx_t *indices)
 {
-    return capi([&] { *p_sel = handle<FaissIDSelectorBatch>(new faiss::IDSelectorBatch(n, indices)); });
+    return capi(
+        [&] { *p_sel = handle<FaissIDSelectorBatch>(new faiss::IDSelectorBatch(n, indices)); });
 }
 
 int faiss_DistanceComputer_set_query(FaissDistanceComputer *dc, const float *x)
@@ -529,7 +548,8 @@ void faiss_IndexIDMap_set_own_fields(FaissIndexIDMap *index, int own)
 
 int faiss_IndexIDMap_new(FaissIndexIDMap **p_index, FaissIndex *index)
 {
-    return capi([&] { *p_index = handle<FaissIndexIDMap>(new faiss::IndexIDMap(obj<Index>(index))); });
+    return capi(
+        [&] { *p_index = handle<FaissIndexIDMap>(new faiss::IndexIDMap(obj<Index>(index))); });
 }
 
 FaissIndexIDMap *faiss_IndexIDMap_cast(FaissIndex *index)
@@ -561,7 +581,8 @@ void faiss_IndexIDMap2_set_own_fields(FaissIndexIDMap2 *index, int own)
 
 int faiss_IndexIDMap2_new(FaissIndexIDMap2 **p_index, FaissIndex *index)
 {
-    return capi([&] { *p_index = handle<FaissIndexIDMap2>(new faiss::IndexIDMap2(obj<Index>(index))); });
+    return capi(
+        [&] { *p_index = handle<FaissIndexIDMap2>(new faiss::IndexIDMap2(obj<Index>(index))); });
 }
 
 int faiss_IndexIDMap2_construct_rev_map(FaissIndexIDMap2 *index)

@@ -16,12 +16,12 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexPreTransform.h>
+#include <faiss/c_api/error_c.h>
 #include <faiss/clone_index.h>
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
-#include <faiss/c_api/error_c.h>
 
 #include <atomic>
 #include <cctype>
@@ -56,7 +56,10 @@ extern "C" void qv_faiss_set_num_threads(int n)
     omp_threads_wanted.store(n < 1 ? 1 : n, std::memory_order_relaxed);
 }
 
-extern "C" int qv_faiss_num_threads(void) { return omp_threads_wanted.load(std::memory_order_relaxed); }
+extern "C" int qv_faiss_num_threads(void)
+{
+    return omp_threads_wanted.load(std::memory_order_relaxed);
+}
 
 const char *index_faiss_reason(const char *what) noexcept
 {
@@ -251,8 +254,8 @@ extern "C" qv_err qv_faiss_search_with_selector(const FaissIndex *index, int64_t
     const qv_faiss_search_opts *o = opts ? opts : &no_opts;
 
     if (!idx || n < 0 || k < 1 || (n > 0 && (!x || !distances || !labels)))
-        return qv_error_set(err, QV_EINVAL, "search: bad arguments (n=%lld, k=%lld)",
-                            (long long)n, (long long)k);
+        return qv_error_set(err, QV_EINVAL, "search: bad arguments (n=%lld, k=%lld)", (long long)n,
+                            (long long)k);
     if (o->ef_search < 0)
         return qv_error_set(err, QV_EINVAL, "search: ef_search must be >= 0, not %d", o->ef_search);
     return index_guard(err, QV_EINTERNAL, "search", [&] {

@@ -61,7 +61,8 @@ struct SimdFlatStorage final : faiss::IndexFlat {
 
     faiss::FlatCodesDistanceComputer *get_FlatCodesDistanceComputer() const override
     {
-        return new SimdDistance(*this, metric_type == faiss::METRIC_L2 ? kernels->l2sq : kernels->ip);
+        return new SimdDistance(*this,
+                                metric_type == faiss::METRIC_L2 ? kernels->l2sq : kernels->ip);
     }
 };
 
@@ -113,15 +114,15 @@ extern "C" qv_err qv_faiss_hnsw_new(const qv_faiss_hnsw_opts *o, FaissIndex **ou
     if (!o || !out)
         return qv_error_set(err, QV_EINVAL, "hnsw new: NULL argument");
     if (o->d < 1 || o->M < 2 || o->M > 512)
-        return qv_error_set(err, QV_EINVAL, "hnsw new: need d >= 1 and 2 <= M <= 512, not d=%d M=%d",
-                            o->d, o->M);
+        return qv_error_set(err, QV_EINVAL,
+                            "hnsw new: need d >= 1 and 2 <= M <= 512, not d=%d M=%d", o->d, o->M);
     if (o->metric != QV_DISTANCE_L2 && o->metric != QV_DISTANCE_IP)
         return qv_error_set(err, QV_EINVAL, "hnsw new: unknown metric %d", (int)o->metric);
     if (o->ef_construction < 0 || o->ef_search < 0)
         return qv_error_set(err, QV_EINVAL, "hnsw new: ef values must be >= 0");
     return index_guard(err, QV_EINTERNAL, "hnsw new", [&] {
-        faiss::MetricType m = o->metric == QV_DISTANCE_L2 ? faiss::METRIC_L2
-                                                          : faiss::METRIC_INNER_PRODUCT;
+        faiss::MetricType m =
+            o->metric == QV_DISTANCE_L2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT;
         auto idx = std::make_unique<faiss::IndexHNSWFlat>(o->d, o->M, m);
         qv_err rc;
         if (o->ef_construction > 0)

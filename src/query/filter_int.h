@@ -208,7 +208,33 @@ qv_err filter_fail_nopos(fctx *c, const char *fmt, ...) __attribute__((format(pr
 qv_err filter_lex(fctx *c);
 fnode *filter_node(fctx *c, nkind kind, uint32_t pos); /* NULL + error on limit/ENOMEM */
 qv_err filter_parse(fctx *c, fnode **out);
+/* Attach kids (copied into the arena) and set n->height; with enforce, fail past max_depth. */
+qv_err filter_set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk, bool enforce);
 qv_err filter_check(fctx *c, fnode **root);
+
+/* A dynamically typed value of one row: what JSON paths, JSON/Array fields and
+ * arithmetic over them evaluate to. CT_MISSING and CT_NULL compare as "different from
+ * everything" (Milvus's JSON rules). */
+typedef enum cell_type { CT_MISSING, CT_NULL, CT_BOOL, CT_INT, CT_FLOAT, CT_STR, CT_JSON } cell_type;
+typedef struct fcell {
+    uint8_t t;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        struct {
+            const char *p;
+            size_t n;
+        } s;
+        qv_jsonb j; /* CT_JSON: an array or object */
+    } u;
+} fcell;
+
+fcell filter_cell_from_jsonb(qv_jsonb v); /* absent -> CT_MISSING */
+fcell filter_cell_from_cval(const cval *v);
+/* a op b under the rules in quiver/filter.h (missing/mismatch: only != is true). */
+bool filter_cell_cmp(const fcell *a, const fcell *b, fop op);
+bool filter_cell_in(const in_set *s, const fcell *v);
 
 /* like patterns and in-sets (filter_match.c) */
 qv_err filter_like_compile(fctx *c, const char *pat, size_t n, like_pat *out);
@@ -219,6 +245,10 @@ bool filter_in_double(const in_set *s, double v);
 bool filter_in_str(const in_set *s, const char *p, size_t n);
 bool filter_in_jsonb(const in_set *s, qv_jsonb v);
 /* Exact numeric order of two numbers given as (is_int, i, d): -1, 0, 1, or 2 if NaN. */
+/* Arithmetic with the evaluator's semantics (int64 wraps, / truncates, INT64_MIN / -1 is
+ * INT64_MIN, x % -1 is 0; % on doubles is fmod). false = division or modulo by zero. */
+bool filter_arith_i64(fop op, int64_t a, int64_t b, int64_t *out);
+bool filter_arith_f64(fop op, double a, double b, double *out);
 int filter_num_cmp(bool ai, int64_t i1, double d1, bool bi, int64_t i2, double d2);
 
 #endif

@@ -62,8 +62,7 @@ fnode *filter_node(fctx *c, nkind kind, uint32_t pos)
     return n;
 }
 
-/* Attach kids (copied into the arena) and check the resulting height. */
-static qv_err set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk)
+qv_err filter_set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk, bool enforce)
 {
     uint32_t h = 0;
 
@@ -77,7 +76,7 @@ static qv_err set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk)
         if (kids[i]->height > h)
             h = kids[i]->height;
     n->height = h + 1;
-    if (n->height > c->lim.max_depth)
+    if (enforce && n->height > c->lim.max_depth)
         return filter_fail(c, n->pos, "expression is nested more than %u levels deep",
                            c->lim.max_depth);
     return QV_OK;
@@ -91,7 +90,7 @@ static qv_err make(fctx *c, nkind kind, uint32_t pos, fnode *a, fnode *b, fnode 
 
     if (!n)
         return c->err ? c->err->code : QV_EINVAL;
-    if ((rc = set_kids(c, n, kids, b ? 2 : 1)) != QV_OK)
+    if ((rc = filter_set_kids(c, n, kids, b ? 2 : 1, true)) != QV_OK)
         return rc;
     *out = n;
     return QV_OK;
@@ -165,7 +164,7 @@ static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(const ftok *), pars
         rc = c->err ? c->err->code : QV_EINVAL;
         goto done;
     }
-    if ((rc = set_kids(c, n, v.v, v.n)) == QV_OK)
+    if ((rc = filter_set_kids(c, n, v.v, v.n, true)) == QV_OK)
         *out = n;
     goto done;
 nomem:
@@ -259,7 +258,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         return c->err ? c->err->code : QV_EINVAL;
     {
         fnode *kids[3] = {left, right, third};
-        if ((rc = set_kids(c, n, kids, 3)) != QV_OK)
+        if ((rc = filter_set_kids(c, n, kids, 3, true)) != QV_OK)
             return rc;
     }
     n->op = op;
@@ -272,7 +271,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
 static qv_err parse_not(fctx *c, fnode **out)
 {
     uint32_t count = 0, pos[8];
-    fnode *n;
+    fnode *n = NULL;
     qv_err rc;
 
     while (is_not(peek(c)) && !is_kw(peek2(c), "in")) {
@@ -457,7 +456,7 @@ static qv_err parse_list(fctx *c, tok_kind close, bool is_list, fnode *n)
         }
     }
     next(c);
-    rc = set_kids(c, n, v.v, v.n);
+    rc = filter_set_kids(c, n, v.v, v.n, true);
 done:
     qv_free(v.v);
     return rc;

@@ -13,7 +13,8 @@
 #include "quiver/distance.h"
 #include "testutil.h"
 
-static const size_t dims[] = {1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 768, 1000};
+static const size_t dims[] = {1,  2,  3,  4,  7,  8,   15,  16,  17,  31,
+                              32, 33, 63, 64, 65, 100, 128, 768, 1000};
 #define NDIMS (sizeof dims / sizeof dims[0])
 
 /* xorshift64*: reproducible across runs; the seed is printed on failure paths. */
@@ -115,7 +116,8 @@ START_TEST(test_batch_equals_single)
                 continue;
             k->l2sq_batch(q, x, n, d, out);
             for (size_t r = 0; r < n; r++)
-                ck_assert_msg(out[r] == k->l2sq(q, x + r * d, d), "%s l2 batch row %zu", k->name, r);
+                ck_assert_msg(out[r] == k->l2sq(q, x + r * d, d), "%s l2 batch row %zu", k->name,
+                              r);
             k->ip_batch(q, x, n, d, out);
             for (size_t r = 0; r < n; r++)
                 ck_assert_msg(out[r] == k->ip(q, x + r * d, d), "%s ip batch row %zu", k->name, r);
@@ -136,8 +138,8 @@ END_TEST
 START_TEST(test_tail_never_overreads)
 {
     long page = sysconf(_SC_PAGESIZE);
-    uint8_t *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+    uint8_t *map =
+        mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(map, MAP_FAILED);
     ck_assert_int_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
     float *end = (float *)(map + page);
@@ -154,7 +156,8 @@ START_TEST(test_tail_never_overreads)
             float out;
             if (!k)
                 continue;
-            assert_close(k->l2sq(b, a, d), s->l2sq(b, a, d), s->l2sq(b, a, d), "l2 tail", k->name, d);
+            assert_close(k->l2sq(b, a, d), s->l2sq(b, a, d), s->l2sq(b, a, d), "l2 tail", k->name,
+                         d);
             assert_close(k->norm_sq(a, d), s->norm_sq(a, d), s->norm_sq(a, d), "norm tail", k->name,
                          d);
             k->ip_batch(b, a, 1, d, &out);
@@ -235,8 +238,8 @@ static void check_knn(const qv_distance_knn *q, const char *isa)
     ck_assert_uint_eq(found, nref);
     for (size_t i = 0; i < nref; i++) {
         double scale = fabs(ref[i].dist) + 0.25 * (double)q->d; /* ~ sum of |terms| */
-        ck_assert_msg(fabs(dist[i] - ref[i].dist) <= 1e-5 * scale, "%s d=%zu rank %zu dist %g vs %g",
-                      isa, q->d, i, dist[i], ref[i].dist);
+        ck_assert_msg(fabs(dist[i] - ref[i].dist) <= 1e-5 * scale,
+                      "%s d=%zu rank %zu dist %g vs %g", isa, q->d, i, dist[i], ref[i].dist);
         if (ids[i] != ref[i].id) {
             /* a near-tie: the id we returned must be one the reference ranks equal */
             int ok = 0;
@@ -270,8 +273,13 @@ START_TEST(test_knn_matches_reference)
             if (!k)
                 continue;
             for (int m = 0; m < 2; m++) {
-                qv_distance_knn q = {.query = qv, .base = x, .n = n, .d = d, .k = 10,
-                                     .metric = m ? QV_DISTANCE_IP : QV_DISTANCE_L2, .kernels = k};
+                qv_distance_knn q = {.query = qv,
+                                     .base = x,
+                                     .n = n,
+                                     .d = d,
+                                     .k = 10,
+                                     .metric = m ? QV_DISTANCE_IP : QV_DISTANCE_L2,
+                                     .kernels = k};
                 check_knn(&q, k->name);
                 q.allow = allow;
                 check_knn(&q, k->name);
@@ -295,8 +303,8 @@ START_TEST(test_knn_sparse_bitmap_pads)
 
     allow[0] = 1ull << 5;
     allow[3] = 1ull << (199 - 192) | 1ull << 63; /* bit 255 lies past n: ignored */
-    qv_distance_knn a = {.query = q, .base = x, .n = n, .d = d, .k = 10, .allow = allow,
-                         .id_base = 1000};
+    qv_distance_knn a = {
+        .query = q, .base = x, .n = n, .d = d, .k = 10, .allow = allow, .id_base = 1000};
     ck_assert_int_eq(qv_distance_knn_flat(&a, dist, ids, &found, NULL), QV_OK);
     ck_assert_uint_eq(found, 2);
     ck_assert(ids[0] == 1005 || ids[0] == 1199);

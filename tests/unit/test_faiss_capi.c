@@ -64,8 +64,8 @@ static void teardown(void)
 /* Exact top-K for query q among rows allowed by `allow` (NULL: all). */
 static void brute(int q, qv_distance_metric m, const uint64_t *allow, float *dist, int64_t *ids)
 {
-    qv_distance_knn a = {.query = xq + q * D, .base = xb, .n = NB, .d = D, .k = K, .metric = m,
-                         .allow = allow};
+    qv_distance_knn a = {
+        .query = xq + q * D, .base = xb, .n = NB, .d = D, .k = K, .metric = m, .allow = allow};
     ck_assert_int_eq(qv_distance_knn_flat(&a, dist, ids, NULL, NULL), QV_OK);
 }
 
@@ -402,8 +402,7 @@ START_TEST(test_search_with_bitmap)
         } else {
             ck_assert_int_eq(faiss_Index_add(idx, NB, xb), 0);
         }
-        qv_faiss_search_opts o = {.ef_search = 200, .nprobe = 16, .allow = allow,
-                                  .allow_bits = NB};
+        qv_faiss_search_opts o = {.ef_search = 200, .nprobe = 16, .allow = allow, .allow_bits = NB};
         ck_assert_int_eq(qv_faiss_search_with_selector(idx, NQ, xq, K, &o, dist, labels, &e),
                          QV_OK);
         for (int i = 0; i < NQ * K; i++)
@@ -414,8 +413,7 @@ START_TEST(test_search_with_bitmap)
         int calls = 0;
         o.allow_fn = allow_odd;
         o.allow_ctx = &calls;
-        ck_assert_int_eq(qv_faiss_search_with_selector(idx, 1, xq, K, &o, dist, labels, &e),
-                         QV_OK);
+        ck_assert_int_eq(qv_faiss_search_with_selector(idx, 1, xq, K, &o, dist, labels, &e), QV_OK);
         ck_assert_int_gt(calls, 0);
         for (int i = 0; i < K; i++)
             ck_assert(labels[i] % 6 == 3);
@@ -458,8 +456,12 @@ END_TEST
 START_TEST(test_simd_hnsw_matches_stock)
 {
     for (int mi = 0; mi < 2; mi++) {
-        qv_faiss_hnsw_opts o = {.d = D, .M = 16, .metric = mi ? QV_DISTANCE_IP : QV_DISTANCE_L2,
-                                .ef_construction = 80, .ef_search = 64, .stock_storage = true};
+        qv_faiss_hnsw_opts o = {.d = D,
+                                .M = 16,
+                                .metric = mi ? QV_DISTANCE_IP : QV_DISTANCE_L2,
+                                .ef_construction = 80,
+                                .ef_search = 64,
+                                .stock_storage = true};
         FaissIndex *stock = NULL, *simd = NULL, *back = NULL, *clone = NULL;
         qv_faiss_hnsw_info info;
         qv_buf b;

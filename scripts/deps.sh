@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages Quiver needs, only those missing (idempotent).
+#   scripts/deps.sh build   packages to build and run quiverd
+#   scripts/deps.sh test    plus what the test suites use
+set -euo pipefail
+
+build_pkgs=(build-essential meson ninja-build pkg-config cmake libmicrohttpd-dev libjansson-dev
+  libcurl4-openssl-dev liburing-dev libmimalloc-dev libfaiss-dev libopenblas-dev liblapack-dev
+  libyaml-dev zlib1g-dev check libsubunit-dev)
+test_pkgs=(prometheus python3-pytest python3-requests python3-yaml python3-jsonschema python3-numpy clang
+  libclang-rt-14-dev nodejs npm)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
