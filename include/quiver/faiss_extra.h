@@ -73,11 +73,11 @@ typedef struct qv_faiss_hnsw_info {
 
 /* The HNSW inside index (looking through IDMap and PreTransform wrappers).
  * QV_EINVAL when index has no HNSW. */
-qv_err qv_faiss_hnsw_info_get(const FaissIndex *index, qv_faiss_hnsw_info *out, qv_error *err);
+qv_err qv_faiss_hnsw_get_info(const FaissIndex *index, qv_faiss_hnsw_info *out, qv_error *err);
 /* Set efConstruction / efSearch; a value <= 0 leaves that one unchanged. Not
  * safe concurrently with searches or adds on the same index. */
 qv_err qv_faiss_hnsw_set_ef(FaissIndex *index, int ef_construction, int ef_search, qv_error *err);
-/* Move the vectors of an HNSW-flat index (any metric L2/IP, e.g. from
+/* Move the vectors of an HNSW-flat index (metric L2 or IP, e.g. from
  * faiss_index_factory "HNSW32" or a file) into storage using kernels k, or
  * back to FAISS's stock flat storage when k is NULL. No copy of the vectors;
  * not safe concurrently with other use of the index. QV_EINVAL when the index
@@ -118,7 +118,9 @@ qv_err qv_faiss_serialize(const FaissIndex *index, qv_buf *out, qv_error *err);
 #define QV_FAISS_LOAD_SIMD 1u /* move HNSW-flat storage onto the active kernels */
 
 /* Read an index from exactly len bytes (trailing bytes are an error). Damage
- * yields QV_ECORRUPT (or QV_ENOMEM); flags is 0 or QV_FAISS_LOAD_SIMD. */
+ * yields QV_ECORRUPT (or QV_ENOMEM); flags is 0 or QV_FAISS_LOAD_SIMD.
+ * FAISS 1.7.3 leaks the partly read objects when it rejects damaged input,
+ * so verify the bytes (checksum) before calling this. */
 qv_err qv_faiss_deserialize(const void *data, size_t len, unsigned flags, FaissIndex **out,
                             qv_error *err);
 

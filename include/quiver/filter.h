@@ -102,7 +102,7 @@ bool qv_filter_uses_dynamic(const qv_filter *f);
 
 /* Point-lookup shortcut: when the whole expression is `pk == v`, `v == pk` or
  * `pk in [v, ...]` on the primary key, set *vals (borrowed from the plan, Int64 or VarChar
- * qv_values, duplicates removed, in first-seen order) and *n and return true; otherwise
+ * qv_values, sorted ascending, duplicates removed) and *n and return true; otherwise
  * return false. */
 bool qv_filter_pk_values(const qv_filter *f, const qv_value **vals, size_t *n);
 

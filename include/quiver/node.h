@@ -10,8 +10,10 @@
 
 #include "quiver/catalog.h"
 #include "quiver/config.h"
+#include "quiver/idalloc.h"
 #include "quiver/io.h"
 #include "quiver/metrics.h"
+#include "quiver/store.h"
 
 typedef struct qv_node_metrics {
     qv_metric *http_requests;     /* route, code */
@@ -20,6 +22,8 @@ typedef struct qv_node_metrics {
     qv_metric *http_body_rejected;
     qv_metric *build_info;
     qv_metric *catalog_version;
+    qv_metric *rows_inserted; /* rows written by insert and upsert */
+    qv_metric *rows_deleted;
 } qv_node_metrics;
 
 typedef struct qv_node {
@@ -28,6 +32,8 @@ typedef struct qv_node {
     int lock_fd;          /* flock on <data_dir>/LOCK, released by the kernel on exit */
     qv_io *io;
     qv_catalog *catalog;
+    qv_store *store;      /* rows of every collection */
+    qv_idalloc *ids;      /* autoID primary keys */
     qv_metrics *metrics;
     qv_node_metrics m;
     uint64_t start_ms;

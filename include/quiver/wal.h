@@ -20,7 +20,7 @@
 
 #define QV_WAL_MAX_RECORD_BYTES ((size_t)64 << 20)   /* payload cap */
 #define QV_WAL_DEFAULT_FILE_BYTES ((size_t)64 << 20)
-#define QV_WAL_DEFAULT_BUFFER_BYTES ((size_t)8 << 20)
+#define QV_WAL_DEFAULT_BUFFER_BYTES ((size_t)4 << 20)
 
 typedef struct qv_wal qv_wal; /* opaque */
 

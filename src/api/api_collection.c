@@ -76,13 +76,25 @@ qv_err api_coll_has(qv_req *req, qv_resp *resp)
 
 qv_err api_coll_drop(qv_req *req, qv_resp *resp)
 {
+    qv_collection_info ci = {0};
     const char *name;
+    bool exists = false;
     qv_err rc;
 
     if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
-        (rc = qv_catalog_drop_collection(req->node->catalog, api_db(req), name, &resp->err)))
+        (rc = qv_catalog_has_collection(req->node->catalog, api_db(req), name, &exists,
+                                        &resp->err)) != QV_OK)
         return rc;
-    return api_ok_empty(resp);
+    if (exists && (rc = qv_catalog_get_collection(req->node->catalog, api_db(req), name, &ci,
+                                                  &resp->err)) != QV_OK)
+        return rc;
+    rc = qv_catalog_drop_collection(req->node->catalog, api_db(req), name, &resp->err);
+    /* the catalog no longer names it: its rows go (a crash here leaves only an orphan
+     * directory keyed by the unused id) */
+    if (rc == QV_OK && exists)
+        rc = qv_store_drop(req->node->store, ci.id, &resp->err);
+    qv_collection_info_fini(&ci);
+    return rc != QV_OK ? rc : api_ok_empty(resp);
 }
 
 qv_err api_coll_rename(qv_req *req, qv_resp *resp)
@@ -108,13 +120,32 @@ qv_err api_coll_get_stats(qv_req *req, qv_resp *resp)
 
     if (rc != QV_OK)
         return rc;
-    api_ok_begin(resp, &w);
-    qv_jw_obj_begin(&w);
-    qv_jw_kint(&w, "rowCount", 0); /* no rows are stored until the write path lands */
-    qv_jw_obj_end(&w);
-    api_ok_end(&w);
+    {
+        qv_coll_data *data = NULL;
+        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK) {
+            api_ok_begin(resp, &w);
+            qv_jw_obj_begin(&w);
+            qv_jw_kint(&w, "rowCount", (int64_t)qv_coll_count(data, -1));
+            qv_jw_obj_end(&w);
+            api_ok_end(&w);
+        }
+        qv_coll_data_unref(data);
+    }
     qv_collection_info_fini(&ci);
-    return QV_OK;
+    return rc;
+}
+
+qv_err api_coll_flush(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_coll_data *data = NULL;
+    qv_err rc = get_named(req, resp, &ci);
+
+    if (rc == QV_OK && (rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK)
+        rc = qv_coll_flush(data, &resp->err);
+    qv_coll_data_unref(data);
+    qv_collection_info_fini(&ci);
+    return rc != QV_OK ? rc : api_ok_empty(resp);
 }
 
 static qv_err set_loaded(qv_req *req, qv_resp *resp, bool loaded)

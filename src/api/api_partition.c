@@ -101,11 +101,19 @@ qv_err api_part_get_stats(qv_req *req, qv_resp *resp)
         !has_partition(&ci, part))
         rc = qv_error_set(&resp->err, QV_ENOPART, "partition not found[partition=%s]", part);
     if (rc == QV_OK) {
-        api_ok_begin(resp, &w);
-        qv_jw_obj_begin(&w);
-        qv_jw_kint(&w, "rowCount", 0); /* no rows are stored until the write path lands */
-        qv_jw_obj_end(&w);
-        api_ok_end(&w);
+        qv_coll_data *data = NULL;
+        int64_t id = -1;
+        for (size_t i = 0; i < ci.partition_count; i++)
+            if (strcmp(ci.partitions[i].name, part) == 0)
+                id = ci.partitions[i].id;
+        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK) {
+            api_ok_begin(resp, &w);
+            qv_jw_obj_begin(&w);
+            qv_jw_kint(&w, "rowCount", (int64_t)qv_coll_count(data, id));
+            qv_jw_obj_end(&w);
+            api_ok_end(&w);
+        }
+        qv_coll_data_unref(data);
     }
     qv_collection_info_fini(&ci);
     return rc;

@@ -50,8 +50,13 @@ static qv_err register_metrics(qv_node *n, qv_error *err)
                                        "version,allocator,io_backend");
     n->m.catalog_version = qv_metrics_gauge(m, "quiver_catalog_version",
                                             "Version of the catalog (changes applied).", NULL);
+    n->m.rows_inserted = qv_metrics_counter(m, "quiver_rows_inserted_total",
+                                            "Rows written by insert and upsert.", NULL);
+    n->m.rows_deleted = qv_metrics_counter(m, "quiver_rows_deleted_total",
+                                           "Rows removed by delete.", NULL);
     if (!n->m.http_requests || !n->m.http_duration || !n->m.http_inflight ||
-        !n->m.http_body_rejected || !n->m.build_info || !n->m.catalog_version)
+        !n->m.http_body_rejected || !n->m.build_info || !n->m.catalog_version ||
+        !n->m.rows_inserted || !n->m.rows_deleted)
         return qv_error_set(err, QV_ENOMEM, "out of memory registering metrics");
     qv_series_set(qv_metric_series(n->m.build_info, build), 1);
     return QV_OK;
@@ -67,6 +72,30 @@ static void pick_node_id(qv_node *n)
         snprintf(n->node_id, sizeof n->node_id, "node-%s", colon ? colon + 1 : "0");
 }
 
+/* Open every collection's shards now, replaying their WALs, so that a node answers
+ * from all of its data as soon as it is ready. */
+static qv_err open_collections(qv_node *n, qv_error *err)
+{
+    qv_names dbs = {0}, colls = {0};
+    qv_err rc = qv_catalog_list_databases(n->catalog, &dbs, err);
+
+    for (size_t d = 0; d < dbs.count && rc == QV_OK; d++) {
+        rc = qv_catalog_list_collections(n->catalog, dbs.items[d], &colls, err);
+        for (size_t i = 0; i < colls.count && rc == QV_OK; i++) {
+            qv_collection_info ci;
+            qv_coll_data *cd = NULL;
+            if ((rc = qv_catalog_get_collection(n->catalog, dbs.items[d], colls.items[i], &ci,
+                                                err)) == QV_OK)
+                rc = qv_store_get(n->store, &ci, &cd, err);
+            qv_coll_data_unref(cd);
+            qv_collection_info_fini(&ci);
+        }
+        qv_names_fini(&colls);
+    }
+    qv_names_fini(&dbs);
+    return rc;
+}
+
 qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
 {
     qv_node *n = qv_calloc(1, sizeof *n);
@@ -80,7 +109,10 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
     pick_node_id(n);
     if ((rc = lock_data_dir(n, cfg->server_data_dir, err)) != QV_OK ||
         (rc = qv_io_open_default(cfg->storage_io_backend, &n->io, err)) != QV_OK ||
-        (rc = qv_catalog_open(cfg->server_data_dir, n->io, &n->catalog, err)) != QV_OK)
+        (rc = qv_catalog_open(cfg->server_data_dir, n->io, &n->catalog, err)) != QV_OK ||
+        (rc = qv_store_open(cfg->server_data_dir, n->io, &n->store, err)) != QV_OK ||
+        (rc = qv_idalloc_open(cfg->server_data_dir, n->io, &n->ids, err)) != QV_OK ||
+        (rc = open_collections(n, err)) != QV_OK)
         goto fail;
     if (!(n->metrics = qv_metrics_new())) {
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
@@ -102,6 +134,8 @@ void qv_node_close(qv_node *n)
 {
     if (!n)
         return;
+    qv_store_close(n->store);
+    qv_idalloc_close(n->ids);
     qv_catalog_close(n->catalog);
     qv_metrics_free(n->metrics);
     qv_io_free(n->io);

@@ -37,6 +37,7 @@ static const qv_route routes[] = {
     POST("collections/get_load_state", coll_get_load_state),
     POST("collections/alter_properties", coll_alter_properties),
     POST("collections/drop_properties", coll_drop_properties),
+    POST("collections/flush", coll_flush),
 
     POST("partitions/create", part_create),
     POST("partitions/list", part_list),

@@ -390,10 +390,11 @@ qv_err qv_jsonb_finish(qv_jsonb_builder *b, const uint8_t **out, size_t *len, qv
 {
     if (b->status == QV_OK && b->out.failed)
         bfail(b, QV_ENOMEM, "out of memory");
-    if (b->status == QV_OK && (b->depth != 0 || !b->have_root))
-        bfail(b, QV_EINVAL, b->depth ? "unclosed container" : "no value");
     if (b->status != QV_OK)
         return qv_error_set(err, b->status, "jsonb builder: %s", b->why);
+    if (b->depth != 0 || !b->have_root) /* not sticky: the value may still be completed */
+        return qv_error_set(err, QV_EINVAL, "jsonb builder: %s",
+                            b->depth ? "unclosed container" : "no value");
     *out = b->out.data;
     *len = b->out.len;
     return QV_OK;

@@ -125,7 +125,7 @@ static faiss::IndexHNSW *as_hnsw(const FaissIndex *index)
     return idx ? dynamic_cast<faiss::IndexHNSW *>(index_unwrap(idx)) : nullptr;
 }
 
-extern "C" qv_err qv_faiss_hnsw_info_get(const FaissIndex *index, qv_faiss_hnsw_info *out,
+extern "C" qv_err qv_faiss_hnsw_get_info(const FaissIndex *index, qv_faiss_hnsw_info *out,
                                          qv_error *err)
 {
     const faiss::IndexHNSW *h = as_hnsw(index);

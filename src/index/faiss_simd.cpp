@@ -17,6 +17,7 @@
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 
+#include <cstring>
 #include <memory>
 #include <typeinfo>
 
@@ -116,8 +117,12 @@ extern "C" qv_err qv_faiss_hnsw_new(const qv_faiss_hnsw_opts *o, FaissIndex **ou
     if (o->d < 1 || o->M < 2 || o->M > 512)
         return qv_error_set(err, QV_EINVAL,
                             "hnsw new: need d >= 1 and 2 <= M <= 512, not d=%d M=%d", o->d, o->M);
-    if (o->metric != QV_DISTANCE_L2 && o->metric != QV_DISTANCE_IP)
-        return qv_error_set(err, QV_EINVAL, "hnsw new: unknown metric %d", (int)o->metric);
+    /* C callers may pass any int; in C++ loading an out-of-range enum is UB */
+    int metric;
+    static_assert(sizeof metric == sizeof o->metric, "enum is int-sized");
+    memcpy(&metric, &o->metric, sizeof metric);
+    if (metric != QV_DISTANCE_L2 && metric != QV_DISTANCE_IP)
+        return qv_error_set(err, QV_EINVAL, "hnsw new: unknown metric %d", metric);
     if (o->ef_construction < 0 || o->ef_search < 0)
         return qv_error_set(err, QV_EINVAL, "hnsw new: ef values must be >= 0");
     return index_guard(err, QV_EINTERNAL, "hnsw new", [&] {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* filter_int.h - structures shared by the filter lexer, parser, checker and evaluator.
  *
- * Pipeline: filter_lex.c turns the text into a token array; filter_parse.c builds a tree
+ * Pipeline: filter_lex.c yields tokens on demand; filter_parse.c builds a tree
  * of fnode (recursion only per nesting level, and/or as n-ary nodes, every node counted
  * and its height bounded); filter_check.c resolves names against the schema, substitutes
  * templates, folds constants, type-checks and normalises comparisons (constant on the
@@ -190,8 +190,11 @@ typedef struct fctx {
     const char *expr;
     size_t len;
     farena *arena;
-    ftok *toks;
-    size_t ntoks, cur;
+    size_t lexpos; /* next byte to lex */
+    ftok win[2];   /* lookahead window, filled on demand */
+    size_t nwin;
+    bool failed;   /* an error was reported; the first one wins */
+    qv_err code;   /* ... and its code */
     uint32_t depth;
     uint32_t nodes;
     qv_filter_opts lim;
@@ -204,8 +207,10 @@ typedef struct fctx {
 /* Errors in Milvus's wording; syntax errors append " at position N". */
 qv_err filter_fail(fctx *c, uint32_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 qv_err filter_fail_nopos(fctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+qv_err filter_nomem(fctx *c);
 
-qv_err filter_lex(fctx *c);
+/* Lex the next token at c->lexpos into t (T_EOF at the end). */
+qv_err filter_lex_next(fctx *c, ftok *t);
 fnode *filter_node(fctx *c, nkind kind, uint32_t pos); /* NULL + error on limit/ENOMEM */
 qv_err filter_parse(fctx *c, fnode **out);
 /* Attach kids (copied into the arena) and set n->height; with enforce, fail past max_depth. */
@@ -250,5 +255,53 @@ bool filter_in_jsonb(const in_set *s, qv_jsonb v);
 bool filter_arith_i64(fop op, int64_t a, int64_t b, int64_t *out);
 bool filter_arith_f64(fop op, double a, double b, double *out);
 int filter_num_cmp(bool ai, int64_t i1, double d1, bool bi, int64_t i2, double d2);
+/* Does ordering result r (-1, 0, 1, or 2 = unordered) satisfy op? */
+bool filter_ord_holds(int r, fop op);
+
+/* ---- evaluation (filter_eval.c, filter_vec.c, filter_cmp.c) -------------------------------- */
+
+/* A column of values for every row of the batch, or one constant (stride 0). */
+typedef enum vkind { VK_I64, VK_F64, VK_BOOL, VK_STR, VK_CELL } vkind;
+typedef struct fvec {
+    vkind kind;
+    size_t stride;         /* 1, or 0 for a constant broadcast to every row */
+    const int64_t *i;      /* VK_I64 */
+    const double *d;       /* VK_F64 */
+    const uint8_t *b;      /* VK_BOOL: 0/1 bytes */
+    const fcell *c;        /* VK_CELL */
+    const uint64_t *off;   /* VK_STR column offsets; NULL for a constant */
+    const char *s;         /* VK_STR column bytes, or the constant */
+    size_t slen;           /* VK_STR constant length */
+    const uint64_t *valid; /* NULL = no nulls */
+    void *own[2];          /* freed by filter_vec_fini */
+} fvec;
+
+typedef struct ectx {
+    const qv_filter *f;
+    const qv_filter_batch *b;
+    size_t n, words;
+    qv_error *err;
+} ectx;
+
+/* Three-valued predicate result: t = TRUE rows, k = known rows (NULL = all); t is a
+ * subset of k. */
+typedef struct pres {
+    uint64_t *t, *k;
+} pres;
+
+static inline bool bm_get(const uint64_t *m, size_t i) { return (m[i >> 6] >> (i & 63)) & 1; }
+uint64_t *filter_bm_new(ectx *e); /* words, uninitialised; NULL after setting e->err */
+void filter_pres_fini(pres *p);
+
+qv_err filter_eval_value(ectx *e, const fnode *n, fvec *v);
+void filter_vec_fini(fvec *v);
+fcell filter_vec_cell(const fvec *v, size_t row);
+/* The jsonb value of row i of a JSON/Array column (absent when empty); col may be NULL. */
+qv_jsonb filter_col_jsonb(const qv_column *col, size_t i);
+
+/* Predicate kernels producing p (filter_cmp.c). */
+qv_err filter_eval_cmp(ectx *e, const fnode *n, pres *p);
+qv_err filter_eval_in(ectx *e, const fnode *n, pres *p);
+qv_err filter_eval_like(ectx *e, const fnode *n, pres *p);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* filter_lex.c - the plan arena, Milvus-worded errors and the expression lexer.
  * The lexer follows Plan.g4's tokens (C-style numbers and string escapes, $meta,
- * r"raw" strings) and turns the whole expression into a token array up front; the
- * expression length was bounded by the caller, so the array is bounded too. */
+ * r"raw" strings) and produces one token at a time on demand, so the parser's memory for
+ * tokens is constant however long the (length-limited) expression is. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,11 +67,16 @@ void farena_fini(farena *a)
 
 /* ---- errors --------------------------------------------------------------------------- */
 
-static qv_err vfail(fctx *c, bool with_pos, uint32_t pos, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static qv_err vfail(fctx *c, bool with_pos, uint32_t pos,
+                                                          const char *fmt, va_list ap)
 {
     char detail[320];
     int shown;
 
+    if (c->failed) /* keep the first (most precise) error */
+        return c->code;
+    c->failed = true;
+    c->code = QV_EINVAL;
     if (!c->err)
         return QV_EINVAL;
     vsnprintf(detail, sizeof detail, fmt, ap);
@@ -109,7 +114,16 @@ qv_err filter_fail_nopos(fctx *c, const char *fmt, ...)
     return rc;
 }
 
-static qv_err oom(fctx *c) { return qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter"); }
+qv_err filter_nomem(fctx *c)
+{
+    if (c->failed)
+        return c->code;
+    c->failed = true;
+    c->code = QV_ENOMEM;
+    return qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+}
+
+static qv_err oom(fctx *c) { return filter_nomem(c); }
 
 /* ---- lexer ---------------------------------------------------------------------------- */
 
@@ -327,20 +341,6 @@ static qv_err lex_number(fctx *c, size_t *pi, ftok *t)
     return QV_OK;
 }
 
-static bool push_tok(fctx *c, size_t *cap, const ftok *t)
-{
-    if (c->ntoks == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        ftok *nt = qv_reallocarray(c->toks, ncap, sizeof *nt);
-        if (!nt)
-            return false;
-        c->toks = nt;
-        *cap = ncap;
-    }
-    c->toks[c->ntoks++] = *t;
-    return true;
-}
-
 static tok_kind two_char(const char *s, size_t left, size_t *len)
 {
     static const struct {
@@ -372,69 +372,63 @@ static tok_kind two_char(const char *s, size_t left, size_t *len)
     return T_EOF;
 }
 
-qv_err filter_lex(fctx *c)
+qv_err filter_lex_next(fctx *c, ftok *t)
 {
     const char *s = c->expr;
-    size_t i = 0, cap = 0;
+    size_t i = c->lexpos;
     qv_err rc;
 
-    for (;;) {
-        ftok t;
-        memset(&t, 0, sizeof t);
-        while (i < c->len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-            i++;
-        t.pos = (uint32_t)i;
-        if (i >= c->len) {
-            t.kind = T_EOF;
-            if (!push_tok(c, &cap, &t))
-                return oom(c);
-            return QV_OK;
-        }
-        if ((s[i] == 'r' || s[i] == 'R') && i + 1 < c->len && (s[i + 1] == '"' || s[i + 1] == '\'')) {
-            i++;
-            if ((rc = lex_string(c, &i, true, &t)) != QV_OK)
-                return rc;
-        } else if (is_ident_start(s[i])) {
-            size_t j = i;
-            while (j < c->len && is_ident_char(s[j]))
-                j++;
-            t.kind = T_IDENT;
-            t.str = s + i;
-            t.slen = j - i;
-            i = j;
-        } else if (s[i] == '$') {
-            if (c->len - i < 5 || memcmp(s + i, "$meta", 5) != 0 ||
-                (i + 5 < c->len && is_ident_char(s[i + 5])))
-                return filter_fail(c, t.pos, "unexpected character '$'");
-            t.kind = T_META;
-            t.str = s + i;
-            t.slen = 5;
-            i += 5;
-        } else if (is_digit(s[i]) || (s[i] == '.' && i + 1 < c->len && is_digit(s[i + 1]))) {
-            if ((rc = lex_number(c, &i, &t)) != QV_OK)
-                return rc;
-        } else if (s[i] == '"' || s[i] == '\'') {
-            if ((rc = lex_string(c, &i, false, &t)) != QV_OK)
-                return rc;
-        } else {
-            size_t n;
-            if (s[i] == '=' && i + 1 < c->len && s[i + 1] == '~')
-                return filter_fail(c, t.pos, "regex match operators are not supported");
-            if (s[i] == '!' && i + 1 < c->len && s[i + 1] == '~')
-                return filter_fail(c, t.pos, "regex match operators are not supported");
-            t.kind = two_char(s + i, c->len - i, &n);
-            if (n == 0) {
-                unsigned char ch = (unsigned char)s[i];
-                if (ch == '=')
-                    return filter_fail(c, t.pos, "unexpected '=' (use '==' to compare)");
-                if (ch >= 0x20 && ch < 0x7F)
-                    return filter_fail(c, t.pos, "unexpected character '%c'", ch);
-                return filter_fail(c, t.pos, "unexpected byte 0x%02x", ch);
-            }
-            i += n;
-        }
-        t.len = (uint32_t)(i - t.pos);
-        if (!push_tok(c, &cap, &t))
-            return oom(c);
+    memset(t, 0, sizeof *t);
+    while (i < c->len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    t->pos = (uint32_t)i;
+    if (i >= c->len) {
+        t->kind = T_EOF;
+        c->lexpos = i;
+        return QV_OK;
     }
+    if ((s[i] == 'r' || s[i] == 'R') && i + 1 < c->len && (s[i + 1] == '"' || s[i + 1] == '\'')) {
+        i++;
+        if ((rc = lex_string(c, &i, true, t)) != QV_OK)
+            return rc;
+    } else if (is_ident_start(s[i])) {
+        size_t j = i;
+        while (j < c->len && is_ident_char(s[j]))
+            j++;
+        t->kind = T_IDENT;
+        t->str = s + i;
+        t->slen = j - i;
+        i = j;
+    } else if (s[i] == '$') {
+        if (c->len - i < 5 || memcmp(s + i, "$meta", 5) != 0 ||
+            (i + 5 < c->len && is_ident_char(s[i + 5])))
+            return filter_fail(c, t->pos, "unexpected character '$'");
+        t->kind = T_META;
+        t->str = s + i;
+        t->slen = 5;
+        i += 5;
+    } else if (is_digit(s[i]) || (s[i] == '.' && i + 1 < c->len && is_digit(s[i + 1]))) {
+        if ((rc = lex_number(c, &i, t)) != QV_OK)
+            return rc;
+    } else if (s[i] == '"' || s[i] == '\'') {
+        if ((rc = lex_string(c, &i, false, t)) != QV_OK)
+            return rc;
+    } else {
+        size_t n;
+        if ((s[i] == '=' || s[i] == '!') && i + 1 < c->len && s[i + 1] == '~')
+            return filter_fail(c, t->pos, "regex match operators are not supported");
+        t->kind = two_char(s + i, c->len - i, &n);
+        if (n == 0) {
+            unsigned char ch = (unsigned char)s[i];
+            if (ch == '=')
+                return filter_fail(c, t->pos, "unexpected '=' (use '==' to compare)");
+            if (ch >= 0x20 && ch < 0x7F)
+                return filter_fail(c, t->pos, "unexpected character '%c'", ch);
+            return filter_fail(c, t->pos, "unexpected byte 0x%02x", ch);
+        }
+        i += n;
+    }
+    t->len = (uint32_t)(i - t->pos);
+    c->lexpos = i;
+    return QV_OK;
 }

@@ -77,7 +77,7 @@ int filter_num_cmp(bool ai, int64_t i1, double d1, bool bi, int64_t i2, double d
     return d1 < d2 ? -1 : d1 > d2;
 }
 
-static bool ord_holds(int r, fop op)
+bool filter_ord_holds(int r, fop op)
 {
     switch (op) {
     case OP_EQ: return r == 0;
@@ -170,14 +170,14 @@ bool filter_cell_cmp(const fcell *a, const fcell *b, fop op)
     bool an = a->t == CT_INT || a->t == CT_FLOAT, bn = b->t == CT_INT || b->t == CT_FLOAT;
 
     if (an && bn)
-        return ord_holds(filter_num_cmp(a->t == CT_INT, a->u.i, a->u.d, b->t == CT_INT, b->u.i,
+        return filter_ord_holds(filter_num_cmp(a->t == CT_INT, a->u.i, a->u.d, b->t == CT_INT, b->u.i,
                                         b->u.d),
                          op);
     if (a->t != b->t || a->t == CT_MISSING || a->t == CT_NULL)
         return op == OP_NE;
     switch (a->t) {
     case CT_STR:
-        return ord_holds(bytes_cmp(a->u.s.p, a->u.s.n, b->u.s.p, b->u.s.n), op);
+        return filter_ord_holds(bytes_cmp(a->u.s.p, a->u.s.n, b->u.s.p, b->u.s.n), op);
     case CT_BOOL:
         if (op == OP_EQ || op == OP_NE)
             return (a->u.b == b->u.b) == (op == OP_EQ);
@@ -226,7 +226,7 @@ qv_err filter_in_build(fctx *c, qv_jsonb list, bool float_prec, in_set *s)
         !(s->dbls = farena_alloc(c->arena, (n + 1) * sizeof *s->dbls)) ||
         !(s->strs = farena_alloc(c->arena, (n + 1) * sizeof *s->strs)) ||
         !(s->others = farena_alloc(c->arena, (n + 1) * sizeof *s->others)))
-        return qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+        return filter_nomem(c);
     qv_jsonb_iter_init(&it, list);
     while (qv_jsonb_iter_next(&it, NULL, NULL, &e)) {
         fcell v = filter_cell_from_jsonb(e);
@@ -360,7 +360,7 @@ qv_err filter_like_compile(fctx *c, const char *pat, size_t n, like_pat *out)
     size_t m = 0, lead = 0, trail = 0, lits = 0, ones = 0;
 
     if (!bytes || !kinds)
-        return qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+        return filter_nomem(c);
     for (size_t i = 0; i < n; i++) {
         char ch = pat[i];
         if (ch == '\\' && i + 1 < n) {

@@ -14,33 +14,59 @@
 #include "quiver/alloc.h"
 #include "query/filter_int.h"
 
-static const ftok *peek(fctx *c) { return &c->toks[c->cur]; }
-static const ftok *peek2(fctx *c)
+/* Make the window hold n tokens. A lexing error leaves T_EOF tokens behind; the error
+ * was recorded first, so the parser's follow-up complaint does not replace it. */
+static void fill(fctx *c, size_t n)
 {
-    return &c->toks[c->cur + 1 < c->ntoks ? c->cur + 1 : c->cur];
+    while (c->nwin < n) {
+        ftok *t = &c->win[c->nwin++];
+        if (filter_lex_next(c, t) != QV_OK) {
+            memset(t, 0, sizeof *t);
+            t->kind = T_EOF;
+            t->pos = (uint32_t)c->lexpos;
+        }
+    }
 }
-static const ftok *next(fctx *c)
+
+static ftok peek(fctx *c)
 {
-    const ftok *t = &c->toks[c->cur];
-    if (t->kind != T_EOF)
-        c->cur++;
+    fill(c, 1);
+    return c->win[0];
+}
+
+static ftok peek2(fctx *c)
+{
+    fill(c, 2);
+    return c->win[1];
+}
+
+static ftok next(fctx *c)
+{
+    ftok t;
+
+    fill(c, 1);
+    t = c->win[0];
+    if (t.kind != T_EOF || c->nwin > 1) {
+        c->win[0] = c->win[1];
+        c->nwin--;
+    }
     return t;
 }
 
-static bool is_kw(const ftok *t, const char *kw)
+static bool is_kw(ftok t, const char *kw)
 {
-    return t->kind == T_IDENT && t->slen == strlen(kw) && strncasecmp(t->str, kw, t->slen) == 0;
+    return t.kind == T_IDENT && t.slen == strlen(kw) && strncasecmp(t.str, kw, t.slen) == 0;
 }
 
-static qv_err unexpected(fctx *c, const ftok *t, const char *want)
+static qv_err unexpected(fctx *c, ftok t, const char *want)
 {
-    if (t->kind == T_EOF)
-        return filter_fail(c, t->pos, "unexpected end of expression%s%s", want ? ", expected " : "",
+    if (t.kind == T_EOF)
+        return filter_fail(c, t.pos, "unexpected end of expression%s%s", want ? ", expected " : "",
                            want ? want : "");
-    if (t->kind == T_BITOP)
-        return filter_fail(c, t->pos, "bitwise operators are not supported");
-    return filter_fail(c, t->pos, "syntax error near '%.*s'%s%s", (int)(t->len > 40 ? 40 : t->len),
-                       c->expr + t->pos, want ? ", expected " : "", want ? want : "");
+    if (t.kind == T_BITOP)
+        return filter_fail(c, t.pos, "bitwise operators are not supported");
+    return filter_fail(c, t.pos, "syntax error near '%.*s'%s%s", (int)(t.len > 40 ? 40 : t.len),
+                       c->expr + t.pos, want ? ", expected " : "", want ? want : "");
 }
 
 fnode *filter_node(fctx *c, nkind kind, uint32_t pos)
@@ -52,7 +78,7 @@ fnode *filter_node(fctx *c, nkind kind, uint32_t pos)
         return NULL;
     }
     if ((n = farena_alloc(c->arena, sizeof *n)) == NULL) {
-        qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+        filter_nomem(c);
         return NULL;
     }
     n->kind = kind;
@@ -68,7 +94,7 @@ qv_err filter_set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk, bool en
 
     if (nk) {
         if ((n->kids = farena_alloc(c->arena, nk * sizeof *n->kids)) == NULL)
-            return qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+            return filter_nomem(c);
         memcpy(n->kids, kids, nk * sizeof *kids);
     }
     n->nkids = nk;
@@ -89,7 +115,7 @@ static qv_err make(fctx *c, nkind kind, uint32_t pos, fnode *a, fnode *b, fnode 
     qv_err rc;
 
     if (!n)
-        return c->err ? c->err->code : QV_EINVAL;
+        return c->code;
     if ((rc = filter_set_kids(c, n, kids, b ? 2 : 1, true)) != QV_OK)
         return rc;
     *out = n;
@@ -128,14 +154,14 @@ static qv_err parse_or(fctx *c, fnode **out);
 static qv_err parse_add(fctx *c, fnode **out);
 static qv_err parse_unary(fctx *c, fnode **out);
 
-static bool is_or(const ftok *t) { return t->kind == T_OROR || is_kw(t, "or"); }
-static bool is_and(const ftok *t) { return t->kind == T_ANDAND || is_kw(t, "and"); }
-static bool is_not(const ftok *t) { return t->kind == T_BANG || is_kw(t, "not"); }
+static bool is_or(ftok t) { return t.kind == T_OROR || is_kw(t, "or"); }
+static bool is_and(ftok t) { return t.kind == T_ANDAND || is_kw(t, "and"); }
+static bool is_not(ftok t) { return t.kind == T_BANG || is_kw(t, "not"); }
 
 typedef qv_err (*parse_fn)(fctx *c, fnode **out);
 
 /* n-ary chain of one logical operator, built iteratively */
-static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(const ftok *), parse_fn sub,
+static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(ftok), parse_fn sub,
                           fnode **out)
 {
     nvec v = {0};
@@ -149,7 +175,7 @@ static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(const ftok *), pars
         *out = first;
         return QV_OK;
     }
-    pos = peek(c)->pos;
+    pos = peek(c).pos;
     if (!nvec_push(&v, first))
         goto nomem;
     while (is_op(peek(c))) {
@@ -161,22 +187,22 @@ static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(const ftok *), pars
             goto nomem;
     }
     if ((n = filter_node(c, kind, pos)) == NULL) {
-        rc = c->err ? c->err->code : QV_EINVAL;
+        rc = c->code;
         goto done;
     }
     if ((rc = filter_set_kids(c, n, v.v, v.n, true)) == QV_OK)
         *out = n;
     goto done;
 nomem:
-    rc = qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+    rc = filter_nomem(c);
 done:
     qv_free(v.v);
     return rc;
 }
 
-static bool relop(const ftok *t, fop *op)
+static bool relop(ftok t, fop *op)
 {
-    switch (t->kind) {
+    switch (t.kind) {
     case T_LT: *op = OP_LT; return true;
     case T_LE: *op = OP_LE; return true;
     case T_GT: *op = OP_GT; return true;
@@ -193,7 +219,7 @@ static bool descending(fop op) { return op == OP_GT || op == OP_GE; }
 static qv_err parse_cmp(fctx *c, fnode **out)
 {
     fnode *left, *right, *third, *n;
-    const ftok *t, *t2;
+    ftok t, t2;
     fop op, op2;
     qv_err rc;
 
@@ -204,7 +230,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         next(c);
         if ((rc = parse_add(c, &right)) != QV_OK)
             return rc;
-        return make(c, N_LIKE, t->pos, left, right, out);
+        return make(c, N_LIKE, t.pos, left, right, out);
     }
     if (is_kw(t, "in") || (is_not(t) && is_kw(peek2(c), "in"))) {
         bool neg = !is_kw(t, "in");
@@ -212,7 +238,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         if (neg)
             next(c);
         if ((rc = parse_add(c, &right)) != QV_OK ||
-            (rc = make(c, N_IN, t->pos, left, right, out)) != QV_OK)
+            (rc = make(c, N_IN, t.pos, left, right, out)) != QV_OK)
             return rc;
         (*out)->negate = neg;
         return QV_OK;
@@ -227,7 +253,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         if (!is_kw(peek(c), "null"))
             return unexpected(c, peek(c), "'null'");
         next(c);
-        if ((rc = make(c, N_ISNULL, t->pos, left, NULL, out)) != QV_OK)
+        if ((rc = make(c, N_ISNULL, t.pos, left, NULL, out)) != QV_OK)
             return rc;
         (*out)->negate = neg;
         return QV_OK;
@@ -241,21 +267,21 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         return rc;
     t2 = peek(c);
     if (!relop(t2, &op2)) {
-        if ((rc = make(c, N_CMP, t->pos, left, right, out)) != QV_OK)
+        if ((rc = make(c, N_CMP, t.pos, left, right, out)) != QV_OK)
             return rc;
         (*out)->op = op;
         return QV_OK;
     }
     if (!((ascending(op) && ascending(op2)) || (descending(op) && descending(op2))))
-        return filter_fail(c, t2->pos,
+        return filter_fail(c, t2.pos,
                            "chained comparisons must form a range such as 1 < x <= 5");
     next(c);
     if ((rc = parse_add(c, &third)) != QV_OK)
         return rc;
     if (relop(peek(c), &op))
-        return filter_fail(c, peek(c)->pos, "a range takes exactly two comparison operators");
-    if ((n = filter_node(c, N_RANGE, t->pos)) == NULL)
-        return c->err ? c->err->code : QV_EINVAL;
+        return filter_fail(c, peek(c).pos, "a range takes exactly two comparison operators");
+    if ((n = filter_node(c, N_RANGE, t.pos)) == NULL)
+        return c->code;
     {
         fnode *kids[3] = {left, right, third};
         if ((rc = filter_set_kids(c, n, kids, 3, true)) != QV_OK)
@@ -276,13 +302,13 @@ static qv_err parse_not(fctx *c, fnode **out)
 
     while (is_not(peek(c)) && !is_kw(peek2(c), "in")) {
         if (count < 8)
-            pos[count] = peek(c)->pos;
+            pos[count] = peek(c).pos;
         if (++count > c->lim.max_depth)
-            return filter_fail(c, peek(c)->pos, "expression is nested more than %u levels deep",
+            return filter_fail(c, peek(c).pos, "expression is nested more than %u levels deep",
                                c->lim.max_depth);
         next(c);
     }
-    if (count && (rc = descend(c, peek(c)->pos)) != QV_OK)
+    if (count && (rc = descend(c, peek(c).pos)) != QV_OK)
         return rc;
     if ((rc = parse_cmp(c, &n)) != QV_OK)
         return rc;
@@ -307,18 +333,18 @@ static qv_err parse_binary(fctx *c, fnode **out, bool additive)
     if ((rc = additive ? parse_binary(c, &left, false) : parse_unary(c, &left)) != QV_OK)
         return rc;
     for (;;) {
-        const ftok *t = peek(c);
+        ftok t = peek(c);
         fop op;
-        if (additive && (t->kind == T_PLUS || t->kind == T_MINUS))
-            op = t->kind == T_PLUS ? OP_ADD : OP_SUB;
-        else if (!additive && (t->kind == T_STAR || t->kind == T_SLASH || t->kind == T_PERCENT))
-            op = t->kind == T_STAR ? OP_MUL : t->kind == T_SLASH ? OP_DIV : OP_MOD;
+        if (additive && (t.kind == T_PLUS || t.kind == T_MINUS))
+            op = t.kind == T_PLUS ? OP_ADD : OP_SUB;
+        else if (!additive && (t.kind == T_STAR || t.kind == T_SLASH || t.kind == T_PERCENT))
+            op = t.kind == T_STAR ? OP_MUL : t.kind == T_SLASH ? OP_DIV : OP_MOD;
         else
             break;
         next(c);
         if ((rc = additive ? parse_binary(c, &right, false) : parse_unary(c, &right)) != QV_OK)
             return rc;
-        if ((rc = make(c, N_ARITH, t->pos, left, right, &left)) != QV_OK)
+        if ((rc = make(c, N_ARITH, t.pos, left, right, &left)) != QV_OK)
             return rc;
         left->op = op;
     }
@@ -334,21 +360,21 @@ static qv_err parse_primary(fctx *c, fnode **out);
 static qv_err parse_pow(fctx *c, fnode **out)
 {
     fnode *base, *exp;
-    const ftok *t;
+    ftok t;
     qv_err rc;
 
     if ((rc = parse_primary(c, &base)) != QV_OK)
         return rc;
     t = peek(c);
-    if (t->kind != T_POW) {
+    if (t.kind != T_POW) {
         *out = base;
         return QV_OK;
     }
     next(c);
-    if ((rc = descend(c, t->pos)) != QV_OK || (rc = parse_unary(c, &exp)) != QV_OK)
+    if ((rc = descend(c, t.pos)) != QV_OK || (rc = parse_unary(c, &exp)) != QV_OK)
         return rc;
     c->depth--;
-    if ((rc = make(c, N_ARITH, t->pos, base, exp, out)) != QV_OK)
+    if ((rc = make(c, N_ARITH, t.pos, base, exp, out)) != QV_OK)
         return rc;
     (*out)->op = OP_POW;
     return QV_OK;
@@ -356,28 +382,28 @@ static qv_err parse_pow(fctx *c, fnode **out)
 
 static qv_err parse_unary(fctx *c, fnode **out)
 {
-    const ftok *t = peek(c);
+    ftok t = peek(c);
     fnode *e;
     qv_err rc;
 
-    if (t->kind != T_PLUS && t->kind != T_MINUS)
+    if (t.kind != T_PLUS && t.kind != T_MINUS)
         return parse_pow(c, out);
     next(c);
-    if ((rc = descend(c, t->pos)) != QV_OK || (rc = parse_unary(c, &e)) != QV_OK)
+    if ((rc = descend(c, t.pos)) != QV_OK || (rc = parse_unary(c, &e)) != QV_OK)
         return rc;
     c->depth--;
-    if (t->kind == T_PLUS) {
+    if (t.kind == T_PLUS) {
         *out = e;
         return QV_OK;
     }
     if (e->kind == N_CONST && e->c.kind == C_INT) { /* fold now: -9223372036854775808 */
         e->c.i = e->negate ? INT64_MIN : (int64_t)(0 - (uint64_t)e->c.i);
         e->negate = false;
-        e->pos = t->pos;
+        e->pos = t.pos;
         *out = e;
         return QV_OK;
     }
-    return make(c, N_NEG, t->pos, e, NULL, out);
+    return make(c, N_NEG, t.pos, e, NULL, out);
 }
 
 /* Path steps after an identifier: ["key"] or [index]. */
@@ -387,21 +413,21 @@ static qv_err parse_steps(fctx *c, fnode *id)
     pstep *steps = NULL;
     qv_err rc = QV_OK;
 
-    while (peek(c)->kind == T_LBRACK) {
-        const ftok *open = next(c), *k = next(c);
+    while (peek(c).kind == T_LBRACK) {
+        ftok open = next(c), k = next(c);
         pstep st;
         memset(&st, 0, sizeof st);
-        if (k->kind == T_STRING) {
-            st.key = k->str;
-            st.klen = k->slen;
-        } else if (k->kind == T_INT && !k->big) {
+        if (k.kind == T_STRING) {
+            st.key = k.str;
+            st.klen = k.slen;
+        } else if (k.kind == T_INT && !k.big) {
             st.is_index = true;
-            st.index = k->ival;
+            st.index = k.ival;
         } else {
             rc = unexpected(c, k, "a string key or an integer index");
             break;
         }
-        if (peek(c)->kind != T_RBRACK) {
+        if (peek(c).kind != T_RBRACK) {
             rc = unexpected(c, peek(c), "']'");
             break;
         }
@@ -410,7 +436,7 @@ static qv_err parse_steps(fctx *c, fnode *id)
             size_t ncap = cap ? cap * 2 : 4;
             pstep *ns = farena_alloc(c->arena, ncap * sizeof *ns);
             if (!ns) {
-                rc = qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+                rc = filter_nomem(c);
                 break;
             }
             if (id->nsteps)
@@ -421,7 +447,7 @@ static qv_err parse_steps(fctx *c, fnode *id)
         steps[id->nsteps++] = st;
         id->steps = steps;
         if (++c->nodes > c->lim.max_nodes) {
-            rc = filter_fail(c, open->pos, "expression has more than %u nodes", c->lim.max_nodes);
+            rc = filter_fail(c, open.pos, "expression has more than %u nodes", c->lim.max_nodes);
             break;
         }
     }
@@ -434,23 +460,23 @@ static qv_err parse_list(fctx *c, tok_kind close, bool is_list, fnode *n)
     nvec v = {0};
     qv_err rc = QV_OK;
 
-    while (peek(c)->kind != close) {
+    while (peek(c).kind != close) {
         fnode *e;
         if (is_list && v.n >= c->lim.max_in_list) {
-            rc = filter_fail(c, peek(c)->pos, "list has more than %u elements", c->lim.max_in_list);
+            rc = filter_fail(c, peek(c).pos, "list has more than %u elements", c->lim.max_in_list);
             goto done;
         }
         if ((rc = is_list ? parse_add(c, &e) : parse_or(c, &e)) != QV_OK)
             goto done;
         if (!nvec_push(&v, e)) {
-            rc = qv_error_set(c->err, QV_ENOMEM, "out of memory compiling a filter");
+            rc = filter_nomem(c);
             goto done;
         }
-        if (peek(c)->kind == T_COMMA) {
+        if (peek(c).kind == T_COMMA) {
             next(c);
             continue;
         }
-        if (peek(c)->kind != close) {
+        if (peek(c).kind != close) {
             rc = unexpected(c, peek(c), close == T_RBRACK ? "',' or ']'" : "',' or ')'");
             goto done;
         }
@@ -464,66 +490,66 @@ done:
 
 static qv_err parse_primary(fctx *c, fnode **out)
 {
-    const ftok *t = next(c);
+    ftok t = next(c);
     fnode *n;
     qv_err rc;
 
-    switch (t->kind) {
+    switch (t.kind) {
     case T_INT:
     case T_FLOAT:
     case T_STRING:
-        if ((n = filter_node(c, N_CONST, t->pos)) == NULL)
-            return c->err ? c->err->code : QV_EINVAL;
-        if (t->kind == T_INT) {
+        if ((n = filter_node(c, N_CONST, t.pos)) == NULL)
+            return c->code;
+        if (t.kind == T_INT) {
             n->c.kind = C_INT;
-            n->c.i = t->ival;
-            n->negate = t->big; /* marks 2^63, valid only under unary minus */
-        } else if (t->kind == T_FLOAT) {
+            n->c.i = t.ival;
+            n->negate = t.big; /* marks 2^63, valid only under unary minus */
+        } else if (t.kind == T_FLOAT) {
             n->c.kind = C_FLOAT;
-            n->c.d = t->fval;
+            n->c.d = t.fval;
         } else {
             n->c.kind = C_STR;
-            n->c.s = t->str;
-            n->c.len = t->slen;
+            n->c.s = t.str;
+            n->c.len = t.slen;
         }
         *out = n;
         return QV_OK;
     case T_LPAREN:
-        if ((rc = descend(c, t->pos)) != QV_OK || (rc = parse_or(c, out)) != QV_OK)
+        if ((rc = descend(c, t.pos)) != QV_OK || (rc = parse_or(c, out)) != QV_OK)
             return rc;
         c->depth--;
-        if (peek(c)->kind != T_RPAREN)
+        if (peek(c).kind != T_RPAREN)
             return unexpected(c, peek(c), "')'");
         next(c);
         return QV_OK;
     case T_LBRACK:
-        if ((n = filter_node(c, N_LIST, t->pos)) == NULL)
-            return c->err ? c->err->code : QV_EINVAL;
-        if ((rc = descend(c, t->pos)) != QV_OK || (rc = parse_list(c, T_RBRACK, true, n)) != QV_OK)
+        if ((n = filter_node(c, N_LIST, t.pos)) == NULL)
+            return c->code;
+        if ((rc = descend(c, t.pos)) != QV_OK || (rc = parse_list(c, T_RBRACK, true, n)) != QV_OK)
             return rc;
         c->depth--;
         *out = n;
         return QV_OK;
     case T_LBRACE: {
-        const ftok *id = next(c);
-        if (id->kind != T_IDENT)
+        ftok id = next(c);
+        if (id.kind != T_IDENT)
             return unexpected(c, id, "a template variable name");
-        if (peek(c)->kind != T_RBRACE)
+        if (peek(c).kind != T_RBRACE)
             return unexpected(c, peek(c), "'}'");
         next(c);
-        if ((n = filter_node(c, N_TEMPLATE, t->pos)) == NULL)
-            return c->err ? c->err->code : QV_EINVAL;
-        n->name = id->str;
-        n->nlen = id->slen;
+        if ((n = filter_node(c, N_TEMPLATE, t.pos)) == NULL)
+            return c->code;
+        n->name = id.str;
+        n->nlen = id.slen;
         *out = n;
         return QV_OK;
     }
     case T_META:
     case T_IDENT:
-        if (t->kind == T_IDENT) {
+        if (t.kind == T_IDENT) {
             if (is_kw(t, "true") || is_kw(t, "false")) {
-                if ((n = filter_node(c, N_CONST, t->pos)) == NULL)
-                    return c->err ? c->err->code : QV_EINVAL;
+                if ((n = filter_node(c, N_CONST, t.pos)) == NULL)
+                    return c->code;
                 n->c.kind = C_BOOL;
                 n->c.b = is_kw(t, "true");
                 *out = n;
@@ -531,23 +557,23 @@ static qv_err parse_primary(fctx *c, fnode **out)
             }
             if (is_kw(t, "exists")) {
                 fnode *e;
-                if ((rc = descend(c, t->pos)) != QV_OK || (rc = parse_primary(c, &e)) != QV_OK)
+                if ((rc = descend(c, t.pos)) != QV_OK || (rc = parse_primary(c, &e)) != QV_OK)
                     return rc;
                 c->depth--;
-                return make(c, N_EXISTS, t->pos, e, NULL, out);
+                return make(c, N_EXISTS, t.pos, e, NULL, out);
             }
             if (is_kw(t, "null"))
-                return filter_fail(c, t->pos, "null is only valid in 'is null' / 'is not null'");
+                return filter_fail(c, t.pos, "null is only valid in 'is null' / 'is not null'");
             if (is_kw(t, "and") || is_kw(t, "or") || is_kw(t, "not") || is_kw(t, "in") ||
                 is_kw(t, "like") || is_kw(t, "is"))
                 return unexpected(c, t, "an operand");
-            if (peek(c)->kind == T_LPAREN) {
-                if ((n = filter_node(c, N_CALL, t->pos)) == NULL)
-                    return c->err ? c->err->code : QV_EINVAL;
-                n->name = t->str;
-                n->nlen = t->slen;
+            if (peek(c).kind == T_LPAREN) {
+                if ((n = filter_node(c, N_CALL, t.pos)) == NULL)
+                    return c->code;
+                n->name = t.str;
+                n->nlen = t.slen;
                 next(c);
-                if ((rc = descend(c, t->pos)) != QV_OK ||
+                if ((rc = descend(c, t.pos)) != QV_OK ||
                     (rc = parse_list(c, T_RPAREN, false, n)) != QV_OK)
                     return rc;
                 c->depth--;
@@ -555,10 +581,10 @@ static qv_err parse_primary(fctx *c, fnode **out)
                 return QV_OK;
             }
         }
-        if ((n = filter_node(c, N_IDENT, t->pos)) == NULL)
-            return c->err ? c->err->code : QV_EINVAL;
-        n->name = t->str;
-        n->nlen = t->slen;
+        if ((n = filter_node(c, N_IDENT, t.pos)) == NULL)
+            return c->code;
+        n->name = t.str;
+        n->nlen = t.slen;
         if ((rc = parse_steps(c, n)) != QV_OK)
             return rc;
         *out = n;
@@ -572,11 +598,10 @@ qv_err filter_parse(fctx *c, fnode **out)
 {
     qv_err rc;
 
-    c->cur = 0;
     c->depth = 0;
     if ((rc = parse_or(c, out)) != QV_OK)
         return rc;
-    if (peek(c)->kind != T_EOF)
+    if (peek(c).kind != T_EOF)
         return unexpected(c, peek(c), NULL);
     return QV_OK;
 }

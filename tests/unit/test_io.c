@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __linux__
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
+
 #include "quiver/alloc.h"
 #include "quiver/io.h"
 #include "testutil.h"
@@ -384,6 +392,36 @@ START_TEST(test_io_faulty_counts_and_faults)
 }
 END_TEST
 
+/* Docker's default seccomp profile answers io_uring_setup with EPERM: "auto"
+ * must fall back to posix, "uring" must say it is unavailable. */
+START_TEST(test_io_auto_falls_back_under_seccomp)
+{
+#if defined(__linux__) && defined(__NR_io_uring_setup)
+    struct sock_filter filt[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof filt / sizeof filt[0], .filter = filt};
+    qv_error e = {0};
+    qv_io *io = NULL;
+
+    if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0)
+        return; /* the filter would outlive this test */
+    ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+    ck_assert_int_eq(qv_io_open_default("auto", &io, &e), QV_OK);
+    ck_assert_str_eq(qv_io_backend_name(io), "posix");
+    qv_io_free(io);
+    ck_assert_int_eq(qv_io_open_default("auto", &io, &e), QV_OK); /* warns only once */
+    qv_io_free(io);
+    ck_assert_int_eq(qv_io_open_default("uring", &io, &e), QV_EUNAVAIL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "io_uring"));
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("io");
@@ -398,5 +436,8 @@ int main(void)
     tcase_add_loop_test(tc, test_io_concurrent_threads, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_io_faulty_counts_and_faults, 0, QV_IO_BACKEND_COUNT);
     suite_add_tcase(s, tc);
+    TCase *sec = tcase_create("seccomp");
+    tcase_add_test(sec, test_io_auto_falls_back_under_seccomp);
+    suite_add_tcase(s, sec);
     return test_run_suite(s);
 }

@@ -220,9 +220,11 @@ static const qv_io_ops faulty_ops = {
 
 qv_err qv_io_faulty_new(qv_io *inner, const qv_io_fault *fault, qv_io **out, qv_error *err)
 {
-    faulty_io *fy = qv_calloc(1, sizeof *fy);
+    faulty_io *fy;
 
-    if (!fy)
+    if (!inner)
+        return qv_error_set(err, QV_EINVAL, "faulty io: no inner backend");
+    if ((fy = qv_calloc(1, sizeof *fy)) == NULL)
         return qv_error_set(err, QV_ENOMEM, "faulty io: out of memory");
     fy->base.ops = &faulty_ops;
     fy->inner = inner;

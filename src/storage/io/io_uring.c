@@ -125,6 +125,10 @@ static int ring_do(uring_io *u, const ring_op *op, int res[2])
     if ((idx = ring_acquire(u)) < 0)
         return -EIO; /* every ring broke earlier */
     r = &u->rings[idx];
+    if (io_uring_sq_space_left(r) < 2) { /* cannot happen: each op drains its ring */
+        ring_release(u, idx, false);
+        return -EBUSY;
+    }
     if (op->wbuf || op->rbuf) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(r);
         if (op->wbuf)

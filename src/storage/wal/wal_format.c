@@ -35,7 +35,15 @@
  * record with the wrong LSN is always corruption. A newest file shorter than
  * its header, or whose header fails, is a torn file creation (the header is
  * made durable by the first record's fsync) and is deleted unless a valid
- * record follows. */
+ * record follows. A header with a good CRC but another version or size is
+ * never touched: recovery refuses to open (a newer format, not damage).
+ *
+ * Known limit: a crash during a multi-page batch write, on a filesystem that
+ * persists the pages of an unsynced write out of order, can leave a hole
+ * followed by valid records of that same never-acknowledged batch. That reads
+ * as mid-log damage (QV_ECORRUPT naming file and offset), not as a torn tail;
+ * the operator decides (truncating the file at the reported offset is safe
+ * exactly when the damaged record was never acknowledged). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,12 +65,14 @@ void wal_file_header_encode(uint8_t out[WAL_FILE_HDR_BYTES], uint64_t first_lsn)
     qv_store_le32(out + 28, qv_crc32c(0, out, 28));
 }
 
-const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn)
+const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn, bool *intact)
 {
+    *intact = false;
     if (memcmp(p, wal_magic, 8) != 0)
         return "bad magic in file header";
     if (qv_load_le32(p + 28) != qv_crc32c(0, p, 28))
         return "file header checksum mismatch";
+    *intact = true; /* a whole header, just not one we can read */
     if (qv_load_le32(p + 8) != WAL_VERSION)
         return "unsupported WAL version";
     if (qv_load_le32(p + 12) != WAL_FILE_HDR_BYTES)

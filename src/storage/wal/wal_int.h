@@ -22,8 +22,9 @@ typedef struct wal_rec_hdr {
 
 /* wal_format.c */
 void wal_file_header_encode(uint8_t out[WAL_FILE_HDR_BYTES], uint64_t first_lsn);
-/* NULL if valid (first LSN in *first_lsn), else why not. */
-const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn);
+/* NULL if valid (first LSN in *first_lsn), else why not; *intact tells a
+ * whole header of another version or size from a torn or damaged one. */
+const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn, bool *intact);
 /* Header and payload of one record into dst (WAL_REC_HDR_BYTES + len bytes). */
 void wal_record_encode(uint8_t *dst, uint8_t type, uint64_t lsn, const void *rec, uint32_t len);
 void wal_record_header_decode(const uint8_t *p, wal_rec_hdr *h);

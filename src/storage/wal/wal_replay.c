@@ -232,6 +232,7 @@ static qv_err recover_file(qv_wal *w, uint64_t name_lsn, bool newest, replay_sta
     const char *why = NULL;
     const uint8_t *p;
     uint64_t hdr_lsn = 0, end = 0;
+    bool intact = false;
     qv_err rc;
 
     if ((rc = wal_path(w, name_lsn, path, err)) != QV_OK)
@@ -244,10 +245,11 @@ static qv_err recover_file(qv_wal *w, uint64_t name_lsn, bool newest, replay_sta
     } else {
         if ((rc = rd_get(&r, 0, WAL_FILE_HDR_BYTES, &p, err)) != QV_OK)
             goto done;
-        why = wal_file_header_check(p, &hdr_lsn);
+        why = wal_file_header_check(p, &hdr_lsn, &intact);
     }
     if (why) {
-        rc = newest ? repair_torn_header(w, &r, name_lsn, why, rs, err)
+        rc = newest && !intact
+                 ? repair_torn_header(w, &r, name_lsn, why, rs, err)
                     : qv_error_set(err, QV_ECORRUPT, "WAL file %s: %s at offset 0", path, why);
         goto done;
     }

@@ -169,8 +169,9 @@ static qv_err wal_write_batch(qv_wal *w, uint64_t first_lsn, uint64_t *ns, bool 
 }
 
 /* Flush everything pending as one batch. Called with mu held, !flushing, no
- * failure, pending non-empty; returns with mu held and waiters woken. */
-static void wal_flush_locked(qv_wal *w)
+ * failure, pending non-empty; returns with mu held and waiters woken. On
+ * failure err gets the I/O error itself (waiters get it through fail_err). */
+static qv_err wal_flush_locked(qv_wal *w, qv_error *err)
 {
     uint64_t first = w->pending_first_lsn, last = w->next_lsn - 1, ns = 0;
     qv_buf spare = w->inflight;
@@ -193,6 +194,8 @@ static void wal_flush_locked(qv_wal *w)
     if (rc != QV_OK) {
         w->failed = rc;
         w->fail_err = e;
+        if (err)
+            *err = e;
         qv_log_error("wal", "%s: batch of LSN %llu..%llu failed, WAL stops accepting writes "
                      "(fail-stop): %s", w->dir, (unsigned long long)first,
                      (unsigned long long)last, e.msg);
@@ -206,7 +209,10 @@ static void wal_flush_locked(qv_wal *w)
         w->st.dir_fsyncs += rolled;
     }
     w->inflight.len = 0;
+    if (w->inflight.cap > 2 * w->buffer_bytes) /* do not keep a huge batch's memory */
+        qv_buf_fini(&w->inflight);
     pthread_cond_broadcast(&w->cv);
+    return rc;
 }
 
 static qv_err wal_fail_report(const qv_wal *w, qv_error *err)
@@ -234,8 +240,8 @@ qv_err qv_wal_sync(qv_wal *w, uint64_t upto_lsn, qv_error *err)
         }
         if (w->flushing)
             pthread_cond_wait(&w->cv, &w->mu);
-        else
-            wal_flush_locked(w);
+        else if ((rc = wal_flush_locked(w, err)) != QV_OK)
+            break; /* the batch held upto_lsn: it ends at next_lsn - 1 */
     }
     pthread_mutex_unlock(&w->mu);
     return rc;

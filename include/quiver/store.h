@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* quiver/store.h - the rows of every collection on this node: per shard a WAL (the
+ * durable truth) and an in-memory columnar copy rebuilt from it on start.
+ *
+ * Durability: a write is acknowledged only after the WAL fsync that covers it (group
+ * commit across concurrent writers of a shard); it becomes visible to readers after
+ * that fsync, applied in LSN order. A row's shard is qv_store_shard_of(pk) %
+ * shards_num. Deletes and upserts are keyed by primary key: a shard keeps, per key,
+ * the row of its latest version, so reads never see two versions of one key.
+ *
+ * Layout: <data_dir>/collections/<collection id>/shard-<n>/wal/ (names never appear in
+ * paths, so no name can escape the data directory). */
+#ifndef QUIVER_STORE_H
+#define QUIVER_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "quiver/catalog.h"
+#include "quiver/err.h"
+#include "quiver/filter.h"
+#include "quiver/io.h"
+#include "quiver/rowbatch.h"
+
+typedef struct qv_store qv_store;
+typedef struct qv_coll_data qv_coll_data;
+
+#define QV_STORE_MAX_BATCH_ROWS 100000
+
+/* FNV-1a 64 of the key: Int64 as its 8 little-endian bytes, VarChar as its UTF-8 bytes.
+ * Part of the on-disk and wire contract (shard placement). */
+uint64_t qv_store_hash_int64(int64_t pk);
+uint64_t qv_store_hash_bytes(const void *p, size_t n);
+
+qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err);
+void qv_store_close(qv_store *s); /* NULL is a no-op */
+
+/* The data of collection ci (opened, and its WAL replayed, on first use). The handle is
+ * ref-counted; release it with qv_coll_data_unref. */
+qv_err qv_store_get(qv_store *s, const qv_collection_info *ci, qv_coll_data **out,
+                    qv_error *err);
+void qv_coll_data_unref(qv_coll_data *c); /* NULL is a no-op */
+/* Forget a dropped collection and remove its files. */
+qv_err qv_store_drop(qv_store *s, int64_t collection_id, qv_error *err);
+
+/* Insert rows (primary keys filled) into a partition; durable on return. */
+qv_err qv_coll_insert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
+                      qv_error *err);
+/* Upsert: every key in rows replaces its previous version atomically. */
+qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
+                      qv_error *err);
+/* Delete the live rows matching f in the given partitions (NULL: all); *deleted counts them. */
+qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
+                      size_t npartitions, uint64_t *deleted, qv_error *err);
+/* Make every acknowledged write durable (they already are; this waits for in-flight ones). */
+qv_err qv_coll_flush(qv_coll_data *c, qv_error *err);
+
+typedef struct qv_query_opts {
+    const qv_filter *filter;    /* NULL: all rows */
+    const int64_t *partitions;  /* NULL: all */
+    size_t npartitions;
+    uint64_t offset;
+    uint64_t limit;             /* rows after offset; 0 with count_only */
+    bool count_only;
+} qv_query_opts;
+
+/* Live rows matching the query, ordered by primary key, copied into *out (initialised
+ * here for schema s; caller finis it); or their number in *count when count_only. */
+qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o,
+                     qv_rowbatch *out, uint64_t *count, qv_error *err);
+/* Live rows in total or of one partition (partition_id < 0: all). */
+uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id);
+
+#endif

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* api_entity.c - /v2/vectordb/entities/{insert,upsert,delete,get,query}. */
+#include <string.h>
+
+#include "api/api_int.h"
+#include "quiver/alloc.h"
+#include "quiver/jsonb.h"
+#include "quiver/rowcodec.h"
+
+#define MAX_QUERY_WINDOW 16384
+
+/* The collection of the request (by name or alias) and its data. */
+typedef struct entity_ctx {
+    qv_collection_info ci;
+    qv_coll_data *data;
+} entity_ctx;
+
+static void ctx_fini(entity_ctx *x)
+{
+    qv_coll_data_unref(x->data);
+    qv_collection_info_fini(&x->ci);
+}
+
+static qv_err ctx_open(qv_req *req, qv_resp *resp, bool need_loaded, entity_ctx *x)
+{
+    const char *name;
+    qv_err rc;
+
+    memset(x, 0, sizeof *x);
+    if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK ||
+        (rc = qv_catalog_get_collection(req->node->catalog, api_db(req), name, &x->ci,
+                                        &resp->err)) != QV_OK)
+        return rc;
+    if (need_loaded && x->ci.load_state == QV_LOAD_NOT_LOAD)
+        return qv_error_set(&resp->err, QV_ENOTLOADED, "collection not loaded[collection=%s]",
+                            x->ci.name);
+    return qv_store_get(req->node->store, &x->ci, &x->data, &resp->err);
+}
+
+static bool allow_int64(const qv_req *req)
+{
+    const char *h = req->header(req->header_ctx, "Accept-Type-Allow-Int64");
+    return !(h && strcmp(h, "false") == 0);
+}
+
+static qv_err partition_id(const entity_ctx *x, const char *name, int64_t *out, qv_error *err)
+{
+    for (size_t i = 0; i < x->ci.partition_count; i++) {
+        if (strcmp(x->ci.partitions[i].name, name) == 0) {
+            *out = x->ci.partitions[i].id;
+            return QV_OK;
+        }
+    }
+    return qv_error_set(err, QV_ENOPART, "partition not found[partition=%s]", name);
+}
+
+/* partitionNames -> ids; *ids NULL when none were named (all partitions). */
+static qv_err partition_ids(qv_req *req, const entity_ctx *x, int64_t **ids, size_t *n,
+                            qv_error *err)
+{
+    qv_names names;
+    qv_err rc = api_str_list(req, "partitionNames", false, &names, err);
+
+    *ids = NULL;
+    *n = 0;
+    if (rc == QV_OK && names.count && !(*ids = qv_calloc(names.count, sizeof **ids)))
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == QV_OK && i < names.count; i++)
+        rc = partition_id(x, names.items[i], &(*ids)[i], err);
+    *n = names.count;
+    qv_names_fini(&names);
+    return rc;
+}
+
+static void write_pk(qv_jw *w, const qv_rowbatch *b, size_t pk_col, size_t row, bool int64)
+{
+    const qv_colbuf *c = &b->cols[pk_col];
+
+    if (c->width) {
+        int64_t v;
+        char text[24];
+        memcpy(&v, qv_colbuf_fixed(c, row), sizeof v);
+        if (int64) {
+            qv_jw_int(w, v);
+        } else {
+            snprintf(text, sizeof text, "%lld", (long long)v);
+            qv_jw_str(w, text);
+        }
+    } else {
+        size_t n;
+        const uint8_t *p = qv_colbuf_var(c, row, &n);
+        qv_jw_strn(w, (const char *)p, n);
+    }
+}
+
+/* ---- insert / upsert ------------------------------------------------------------------ */
+
+/* Fill the primary key column of an autoID batch with new ids. */
+static qv_err assign_ids(qv_node *node, qv_rowbatch *b, size_t pk_col, qv_error *err)
+{
+    int64_t first;
+    qv_err rc = qv_idalloc_next(node->ids, b->rows, &first, err);
+
+    for (size_t i = 0; rc == QV_OK && i < b->rows; i++) {
+        int64_t id = first + (int64_t)i;
+        qv_colbuf_push_fixed(&b->cols[pk_col], &id);
+    }
+    if (rc == QV_OK && b->cols[pk_col].data.failed)
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    return rc;
+}
+
+static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
+{
+    entity_ctx x;
+    const qv_jval *data;
+    const char *part_name = QV_DEFAULT_PARTITION;
+    qv_rowbatch rows = {0};
+    int64_t part;
+    size_t pk_col;
+    const qv_field *pk;
+    qv_err rc = ctx_open(req, resp, false, &x);
+    qv_jw w;
+
+    if (rc != QV_OK)
+        goto done;
+    pk = qv_schema_primary(&x.ci.schema);
+    pk_col = (size_t)(pk - x.ci.schema.fields);
+    if ((rc = qv_jget_arr(req->root, "data", true, &data, &resp->err)) != QV_OK ||
+        (rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err)) ||
+        (rc = partition_id(&x, part_name, &part, &resp->err)) != QV_OK)
+        goto done;
+    {
+        qv_rows_opts o = {.pk_auto = pk->auto_id && !upsert, .pk_optional = pk->auto_id && upsert,
+                          .max_rows = QV_STORE_MAX_BATCH_ROWS};
+        if ((rc = qv_codec_decode_rows(data, &x.ci.schema, &o, &rows, &resp->err)) != QV_OK)
+            goto done;
+    }
+    if (pk->auto_id && rows.cols[pk_col].rows < rows.rows &&
+        (rc = assign_ids(req->node, &rows, pk_col, &resp->err)) != QV_OK)
+        goto done;
+    rc = upsert ? qv_coll_upsert(x.data, part, &rows, &resp->err)
+                : qv_coll_insert(x.data, part, &rows, &resp->err);
+    if (rc != QV_OK)
+        goto done;
+    qv_series_add(qv_metric_default(req->node->m.rows_inserted), (double)rows.rows);
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, upsert ? "upsertCount" : "insertCount", (int64_t)rows.rows);
+    qv_jw_key(&w, upsert ? "upsertIds" : "insertIds");
+    qv_jw_arr_begin(&w);
+    for (size_t i = 0; i < rows.rows; i++)
+        write_pk(&w, &rows, pk_col, i, allow_int64(req));
+    qv_jw_arr_end(&w);
+    qv_jw_obj_end(&w);
+    qv_jw_kint(&w, "cost", 0);
+    api_ok_end(&w);
+done:
+    qv_rowbatch_fini(&rows);
+    ctx_fini(&x);
+    return rc;
+}
+
+qv_err api_entity_insert(qv_req *req, qv_resp *resp) { return write_entities(req, resp, false); }
+qv_err api_entity_upsert(qv_req *req, qv_resp *resp) { return write_entities(req, resp, true); }
+
+/* ---- filters ------------------------------------------------------------------------- */
+
+static qv_err compile_filter(qv_req *req, const qv_schema *s, const char *expr,
+                             const qv_jval *params_obj, qv_filter **out, qv_error *err)
+{
+    qv_filter_opts o = {0};
+    qv_jsonb_builder b;
+    char *text = NULL;
+    const uint8_t *blob = NULL;
+    size_t len = 0;
+    qv_err rc = QV_OK;
+
+    qv_jsonb_builder_init(&b);
+    if (params_obj) {
+        if (!(text = qv_jval_to_text(params_obj)))
+            rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+        else if ((rc = qv_jsonb_parse_json(&b, text, strlen(text), err)) == QV_OK)
+            rc = qv_jsonb_finish(&b, &blob, &len, err);
+        o.params = blob;
+        o.params_len = len;
+    }
+    if (rc == QV_OK)
+        rc = qv_filter_compile(s, expr, strlen(expr), &o, out, err);
+    qv_free(text);
+    qv_jsonb_builder_fini(&b);
+    (void)req;
+    return rc;
+}
+
+static qv_err request_filter(qv_req *req, const qv_schema *s, bool required, qv_filter **out,
+                             qv_error *err)
+{
+    const char *expr = "";
+    const qv_jval *params;
+    qv_err rc;
+
+    if ((rc = qv_jget_str(req->root, "filter", required, &expr, NULL, err)) != QV_OK ||
+        (rc = qv_jget_obj(req->root, "exprParams", false, &params, err)) != QV_OK)
+        return rc;
+    return compile_filter(req, s, expr, params, out, err);
+}
+
+qv_err api_entity_delete(qv_req *req, qv_resp *resp)
+{
+    entity_ctx x;
+    qv_filter *f = NULL;
+    const char *part_name = NULL;
+    int64_t part;
+    uint64_t deleted = 0;
+    qv_err rc = ctx_open(req, resp, false, &x);
+    qv_jw w;
+
+    if (rc == QV_OK)
+        rc = request_filter(req, &x.ci.schema, true, &f, &resp->err);
+    if (rc == QV_OK)
+        rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err);
+    if (rc == QV_OK && part_name && *part_name)
+        rc = partition_id(&x, part_name, &part, &resp->err);
+    if (rc == QV_OK)
+        rc = qv_coll_delete(x.data, f, part_name && *part_name ? &part : NULL,
+                            part_name && *part_name ? 1 : 0, &deleted, &resp->err);
+    if (rc == QV_OK) {
+        qv_series_add(qv_metric_default(req->node->m.rows_deleted), (double)deleted);
+        api_ok_begin(resp, &w);
+        qv_jw_obj_begin(&w);
+        qv_jw_kint(&w, "deleteCount", (int64_t)deleted);
+        qv_jw_obj_end(&w);
+        qv_jw_kint(&w, "cost", 0);
+        api_ok_end(&w);
+    }
+    qv_filter_free(f);
+    ctx_fini(&x);
+    return rc;
+}
+
+/* ---- get / query ---------------------------------------------------------------------- */
+
+static qv_err write_rows(qv_req *req, qv_resp *resp, const qv_schema *s, const qv_rowbatch *b,
+                         const qv_output_fields *of)
+{
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_arr_begin(&w);
+    for (size_t i = 0; i < b->rows; i++) {
+        qv_jw_obj_begin(&w);
+        qv_codec_write_row(&w, s, b, i, of, !allow_int64(req));
+        qv_jw_obj_end(&w);
+    }
+    qv_jw_arr_end(&w);
+    qv_jw_kint(&w, "cost", 0);
+    api_ok_end(&w);
+    return qv_buf_status(&resp->body, &resp->err);
+}
+
+static qv_err write_count(qv_resp *resp, uint64_t n)
+{
+    qv_jw w;
+
+    api_ok_begin(resp, &w);
+    qv_jw_arr_begin(&w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, "count(*)", (int64_t)n);
+    qv_jw_obj_end(&w);
+    qv_jw_arr_end(&w);
+    qv_jw_kint(&w, "cost", 0);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+static qv_err output_fields(qv_req *req, const qv_schema *s, qv_output_fields *of,
+                            qv_error *err)
+{
+    qv_names names;
+    qv_err rc = api_str_list(req, "outputFields", false, &names, err);
+
+    if (rc == QV_OK)
+        rc = qv_codec_output_fields(s, (const char *const *)names.items, names.count, true, of,
+                                    err);
+    qv_names_fini(&names);
+    return rc;
+}
+
+static qv_err run_query(qv_req *req, qv_resp *resp, entity_ctx *x, qv_query_opts *q)
+{
+    qv_output_fields of;
+    qv_rowbatch hits;
+    uint64_t count = 0;
+    qv_err rc = output_fields(req, &x->ci.schema, &of, &resp->err);
+
+    if (rc != QV_OK)
+        return rc;
+    if ((rc = partition_ids(req, x, (int64_t **)&q->partitions, &q->npartitions, &resp->err)) ==
+        QV_OK) {
+        q->count_only = of.count_star;
+        rc = qv_coll_query(x->data, &x->ci.schema, q, q->count_only ? NULL : &hits,
+                           &count, &resp->err);
+        if (rc == QV_OK)
+            rc = q->count_only ? write_count(resp, count)
+                               : write_rows(req, resp, &x->ci.schema, &hits, &of);
+        if (!q->count_only)
+            qv_rowbatch_fini(&hits);
+    }
+    qv_free((void *)q->partitions);
+    qv_codec_output_fields_fini(&of);
+    return rc;
+}
+
+qv_err api_entity_query(qv_req *req, qv_resp *resp)
+{
+    entity_ctx x;
+    qv_filter *f = NULL;
+    int64_t limit = 100, offset = 0;
+    bool has_limit = false;
+    qv_query_opts q = {0};
+    qv_err rc = ctx_open(req, resp, true, &x);
+
+    if (rc == QV_OK && ((rc = qv_jget_int(req->root, "limit", false, &limit, &has_limit,
+                                          &resp->err)) != QV_OK ||
+                        (rc = qv_jget_int(req->root, "offset", false, &offset, NULL,
+                                          &resp->err)) != QV_OK))
+        goto done;
+    if (rc == QV_OK && (limit <= 0 || offset < 0 || limit + offset > MAX_QUERY_WINDOW))
+        rc = qv_error_set(&resp->err, QV_EUNEXPECTED,
+                          "invalid max query result window, (offset+limit) should be in range "
+                          "[1, %d], but got %lld",
+                          MAX_QUERY_WINDOW, (long long)(limit + offset));
+    if (rc == QV_OK)
+        rc = request_filter(req, &x.ci.schema, false, &f, &resp->err);
+    if (rc == QV_OK) {
+        q = (qv_query_opts){.filter = f, .offset = (uint64_t)offset, .limit = (uint64_t)limit};
+        rc = run_query(req, resp, &x, &q);
+    }
+done:
+    qv_filter_free(f);
+    ctx_fini(&x);
+    return rc;
+}
+
+/* `id` (one key or a list) -> the filter `<pk> in {ids}` with the ids as a template. */
+static qv_err id_filter(qv_req *req, const qv_schema *s, qv_filter **out, qv_error *err)
+{
+    const qv_field *pk = qv_schema_primary(s);
+    const qv_jval *ids = qv_jobj_get(req->root, "id");
+    qv_jsonb_builder b;
+    const uint8_t *blob;
+    size_t len, n;
+    qv_filter_opts o = {0};
+    char expr[QV_MAX_NAME_LEN + 32];
+    qv_err rc = QV_OK;
+    bool list;
+
+    if (!ids || qv_jval_type(ids) == QV_J_NULL)
+        return qv_error_set(err, QV_EMISSING,
+                            "missing required parameters, error: Key: 'id' Error:Field "
+                            "validation for 'id' failed on the 'required' tag");
+    list = qv_jval_type(ids) == QV_J_ARRAY;
+    n = list ? qv_jarr_len(ids) : 1;
+    qv_jsonb_builder_init(&b);
+    qv_jsonb_begin_object(&b);
+    qv_jsonb_key(&b, "ids", 3);
+    qv_jsonb_begin_array(&b);
+    for (size_t i = 0; i < n && rc == QV_OK; i++) {
+        const qv_jval *v = list ? qv_jarr_at(ids, i) : ids;
+        int64_t iv;
+        const char *sv;
+        size_t sl;
+        if (pk->type == QV_TYPE_INT64 && qv_jval_int(v, &iv))
+            qv_jsonb_int(&b, iv);
+        else if (pk->type == QV_TYPE_VARCHAR && qv_jval_str(v, &sv, &sl))
+            qv_jsonb_string(&b, sv, sl);
+        else
+            rc = qv_error_set(err, QV_EBADPK, "invalid primary key id[%zu]: expected %s", i,
+                              qv_type_name(pk->type));
+    }
+    qv_jsonb_end_array(&b);
+    qv_jsonb_end_object(&b);
+    if (rc == QV_OK && (rc = qv_jsonb_finish(&b, &blob, &len, err)) == QV_OK) {
+        o.params = blob;
+        o.params_len = len;
+        snprintf(expr, sizeof expr, "%s in {ids}", pk->name);
+        rc = qv_filter_compile(s, expr, strlen(expr), &o, out, err);
+    }
+    qv_jsonb_builder_fini(&b);
+    return rc;
+}
+
+qv_err api_entity_get(qv_req *req, qv_resp *resp)
+{
+    entity_ctx x;
+    qv_filter *f = NULL;
+    qv_query_opts q = {0};
+    qv_err rc = ctx_open(req, resp, true, &x);
+
+    if (rc == QV_OK)
+        rc = id_filter(req, &x.ci.schema, &f, &resp->err);
+    if (rc == QV_OK) {
+        q = (qv_query_opts){.filter = f, .limit = UINT64_MAX};
+        rc = run_query(req, resp, &x, &q);
+    }
+    qv_filter_free(f);
+    ctx_fini(&x);
+    return rc;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store.c - collections' data on this node: opening shards, WAL replay, the ordered
+ * commit path (append -> group fsync -> apply in LSN order), dropping. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db/store_int.h"
+#include "quiver/alloc.h"
+#include "quiver/log.h"
+
+uint64_t qv_store_hash_bytes(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 14695981039346656037ull;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+uint64_t qv_store_hash_int64(int64_t pk)
+{
+    uint8_t le[8];
+    qv_store_le64(le, (uint64_t)pk);
+    return qv_store_hash_bytes(le, sizeof le);
+}
+
+uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row)
+{
+    const qv_colbuf *col = &b->cols[pk_col];
+    size_t n;
+
+    if (col->width) {
+        int64_t v;
+        memcpy(&v, qv_colbuf_fixed(col, row), sizeof v);
+        return qv_store_hash_int64(v);
+    }
+    const uint8_t *p = qv_colbuf_var(col, row, &n);
+    return qv_store_hash_bytes(p, n);
+}
+
+bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b, size_t brow,
+                        size_t pk_col)
+{
+    const qv_colbuf *ca = &a->cols[pk_col], *cb = &b->cols[pk_col];
+    size_t na, nb;
+    const uint8_t *pa, *pb;
+
+    if (ca->width)
+        return memcmp(qv_colbuf_fixed(ca, arow), qv_colbuf_fixed(cb, brow), 8) == 0;
+    pa = qv_colbuf_var(ca, arow, &na);
+    pb = qv_colbuf_var(cb, brow, &nb);
+    return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err)
+{
+    qv_store *s = qv_calloc(1, sizeof *s);
+    size_t n = strlen(data_dir) + 16;
+
+    if (!s || !(s->dir = qv_malloc(n))) {
+        qv_free(s);
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    }
+    snprintf(s->dir, n, "%s/collections", data_dir);
+    s->io = io;
+    pthread_mutex_init(&s->lock, NULL);
+    if (qv_io_mkdir(io, s->dir, err) != QV_OK) {
+        qv_store_close(s);
+        return err ? err->code : QV_EIO;
+    }
+    *out = s;
+    return QV_OK;
+}
+
+static void shard_fini(shard *sh)
+{
+    qv_wal_close(sh->wal);
+    qv_rowbatch_fini(&sh->rows);
+    qv_free(sh->part_ids);
+    qv_free(sh->row_lsn);
+    qv_free(sh->dead);
+    pkmap_fini(&sh->pk);
+    pthread_rwlock_destroy(&sh->lock);
+    pthread_mutex_destroy(&sh->seq_lock);
+    pthread_cond_destroy(&sh->seq_cond);
+}
+
+static void coll_free(qv_coll_data *c)
+{
+    for (size_t i = 0; c->shards && i < c->nshards; i++)
+        shard_fini(&c->shards[i]);
+    qv_free(c->shards);
+    qv_schema_fini(&c->schema);
+    qv_free(c->dir);
+    qv_free(c);
+}
+
+void qv_store_close(qv_store *s)
+{
+    if (!s)
+        return;
+    for (qv_coll_data *c = s->head, *next; c; c = next) {
+        next = c->next;
+        coll_free(c);
+    }
+    pthread_mutex_destroy(&s->lock);
+    qv_free(s->dir);
+    qv_free(s);
+}
+
+typedef struct replay_ctx {
+    qv_coll_data *c;
+    shard *sh;
+} replay_ctx;
+
+static qv_err replay_record(void *ctx, uint8_t type, const void *rec, size_t len, uint64_t lsn)
+{
+    replay_ctx *r = ctx;
+    qv_error err;
+    qv_err rc = store_apply(r->c, r->sh, type, rec, len, lsn, NULL, &err);
+
+    if (rc != QV_OK)
+        qv_log_error("store", "collection %lld: WAL record %llu cannot be applied: %s",
+                     (long long)r->c->id, (unsigned long long)lsn, err.msg);
+    return rc;
+}
+
+static qv_err shard_open(qv_coll_data *c, size_t i, qv_io *io, qv_error *err)
+{
+    shard *sh = &c->shards[i];
+    char dir[4096];
+    qv_wal_opts o = {.dir = dir, .io = io};
+    replay_ctx r = {c, sh};
+    qv_err rc;
+
+    pthread_rwlock_init(&sh->lock, NULL);
+    pthread_mutex_init(&sh->seq_lock, NULL);
+    pthread_cond_init(&sh->seq_cond, NULL);
+    pkmap_init(&sh->pk);
+    if ((rc = qv_rowbatch_init(&sh->rows, &c->schema)) != QV_OK)
+        return qv_error_set(err, rc, "out of memory");
+    snprintf(dir, sizeof dir, "%s/shard-%zu", c->dir, i);
+    if ((rc = qv_io_mkdir(io, dir, err)) != QV_OK)
+        return rc;
+    snprintf(dir, sizeof dir, "%s/shard-%zu/wal", c->dir, i);
+    if ((rc = qv_wal_open(&o, replay_record, &r, &sh->wal, err)) != QV_OK)
+        return rc;
+    if (sh->rows.rows)
+        qv_log_info("store", "collection %lld shard %zu: replayed %zu rows (%llu live)",
+                    (long long)c->id, i, sh->rows.rows, (unsigned long long)sh->live);
+    return QV_OK;
+}
+
+static qv_err coll_open(qv_store *s, const qv_collection_info *ci, qv_coll_data **out,
+                        qv_error *err)
+{
+    qv_coll_data *c = qv_calloc(1, sizeof *c);
+    size_t n = strlen(s->dir) + 32;
+    const qv_field *pk;
+    qv_err rc;
+
+    if (!c || !(c->dir = qv_malloc(n)) || qv_schema_copy(&c->schema, &ci->schema) != QV_OK ||
+        !(c->shards = qv_calloc((size_t)ci->shards_num, sizeof *c->shards))) {
+        if (c)
+            coll_free(c);
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    }
+    atomic_init(&c->refs, 1); /* the store's reference */
+    c->id = ci->id;
+    c->store = s;
+    c->nshards = (size_t)ci->shards_num;
+    pk = qv_schema_primary(&c->schema);
+    c->pk_col = (size_t)(pk - c->schema.fields);
+    snprintf(c->dir, n, "%s/%lld", s->dir, (long long)ci->id);
+    if ((rc = qv_io_mkdir(s->io, c->dir, err)) != QV_OK)
+        goto fail;
+    for (size_t i = 0; i < c->nshards; i++)
+        if ((rc = shard_open(c, i, s->io, err)) != QV_OK)
+            goto fail;
+    *out = c;
+    return QV_OK;
+fail:
+    coll_free(c);
+    return rc;
+}
+
+qv_err qv_store_get(qv_store *s, const qv_collection_info *ci, qv_coll_data **out,
+                    qv_error *err)
+{
+    qv_coll_data *c;
+    qv_err rc = QV_OK;
+
+    pthread_mutex_lock(&s->lock);
+    for (c = s->head; c && c->id != ci->id; c = c->next) {
+    }
+    if (!c && (rc = coll_open(s, ci, &c, err)) == QV_OK) {
+        c->next = s->head;
+        s->head = c;
+    }
+    if (rc == QV_OK) {
+        atomic_fetch_add(&c->refs, 1);
+        *out = c;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void qv_coll_data_unref(qv_coll_data *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        coll_free(c);
+}
+
+/* rm -r of a collection directory through the I/O seam. */
+static qv_err remove_tree(qv_io *io, const char *path, int depth, qv_error *err)
+{
+    char **names = NULL, child[4096];
+    size_t n = 0;
+    qv_err rc;
+
+    if (depth > 4)
+        return qv_error_set(err, QV_EINTERNAL, "unexpected nesting under %s", path);
+    if ((rc = qv_io_list_dir(io, path, &names, &n, err)) != QV_OK)
+        return qv_io_unlink(io, path, err); /* a file */
+    for (size_t i = 0; i < n && rc == QV_OK; i++) {
+        snprintf(child, sizeof child, "%s/%s", path, names[i]);
+        rc = remove_tree(io, child, depth + 1, err);
+    }
+    qv_io_free_names(names, n);
+    if (rc == QV_OK && rmdir(path) != 0)
+        rc = qv_error_sys(err, QV_EIO, errno, "rmdir %s", path);
+    return rc;
+}
+
+qv_err qv_store_drop(qv_store *s, int64_t collection_id, qv_error *err)
+{
+    qv_coll_data **pp, *c = NULL;
+    char path[4096];
+    bool exists = false;
+    qv_err rc;
+
+    pthread_mutex_lock(&s->lock);
+    for (pp = &s->head; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == collection_id) {
+            c = *pp;
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    qv_coll_data_unref(c);
+    snprintf(path, sizeof path, "%s/%lld", s->dir, (long long)collection_id);
+    if ((rc = qv_io_exists(s->io, path, &exists, err)) != QV_OK || !exists)
+        return rc;
+    if ((rc = remove_tree(s->io, path, 0, err)) != QV_OK)
+        return rc;
+    return qv_io_sync_dir(s->io, s->dir, err);
+}
+
+qv_err store_commit(qv_coll_data *c, shard *sh, uint8_t type, const qv_buf *rec,
+                    uint64_t *affected, qv_error *err)
+{
+    uint64_t lsn = 0, ticket;
+    qv_err rc;
+
+    pthread_mutex_lock(&sh->seq_lock);
+    rc = qv_wal_append(sh->wal, type, rec->data, rec->len, &lsn, err);
+    ticket = sh->next_ticket++;
+    pthread_mutex_unlock(&sh->seq_lock);
+    if (rc == QV_OK)
+        rc = qv_wal_sync(sh->wal, lsn, err); /* group commit: concurrent writers share it */
+    pthread_mutex_lock(&sh->seq_lock);
+    while (sh->apply_ticket != ticket)
+        pthread_cond_wait(&sh->seq_cond, &sh->seq_lock);
+    if (rc == QV_OK) {
+        pthread_rwlock_wrlock(&sh->lock);
+        rc = store_apply(c, sh, type, rec->data, rec->len, lsn, affected, err);
+        pthread_rwlock_unlock(&sh->lock);
+    }
+    sh->apply_ticket++;
+    pthread_cond_broadcast(&sh->seq_cond);
+    pthread_mutex_unlock(&sh->seq_lock);
+    return rc;
+}
+
+qv_err qv_coll_flush(qv_coll_data *c, qv_error *err)
+{
+    qv_err rc = QV_OK;
+
+    for (size_t i = 0; i < c->nshards && rc == QV_OK; i++)
+        rc = qv_wal_sync(c->shards[i].wal, qv_wal_last_lsn(c->shards[i].wal), err);
+    return rc;
+}

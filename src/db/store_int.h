@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store_int.h - shared by store.c (lifecycle, WAL, replay), store_write.c and store_read.c. */
+#ifndef QUIVER_STORE_INT_H
+#define QUIVER_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "db/pkmap.h"
+#include "quiver/store.h"
+#include "quiver/wal.h"
+
+/* WAL record types. INSERT and UPSERT: u64 partition id + qv_rowbatch encoding.
+ * DELETE: u32 count, then count keys (Int64: u64; VarChar: u32 length + bytes). */
+enum { REC_INSERT = 1, REC_UPSERT = 2, REC_DELETE = 3 };
+
+typedef struct shard {
+    pthread_rwlock_t lock; /* guards rows, part_ids, row_lsn, dead, pk, live */
+    qv_rowbatch rows;
+    int64_t *part_ids;
+    uint64_t *row_lsn;
+    uint64_t *dead; /* bit set = row replaced or deleted */
+    size_t meta_cap;
+    pkmap pk;
+    uint64_t live;
+    qv_wal *wal;
+    /* apply order = WAL order: each writer takes a ticket when it appends and applies
+     * when apply_ticket reaches it (after its fsync) */
+    pthread_mutex_t seq_lock; /* guards next_ticket, apply_ticket, the WAL append */
+    pthread_cond_t seq_cond;
+    uint64_t next_ticket, apply_ticket;
+} shard;
+
+struct qv_coll_data {
+    atomic_int refs;
+    int64_t id;
+    qv_schema schema;
+    size_t pk_col;
+    size_t nshards;
+    shard *shards;
+    char *dir;
+    qv_store *store;
+    struct qv_coll_data *next; /* in the store's list, guarded by the store lock */
+};
+
+struct qv_store {
+    pthread_mutex_t lock; /* guards the collection list */
+    char *dir;
+    qv_io *io;
+    qv_coll_data *head;
+};
+
+/* Hash of row's primary key in batch b (pk column pk_col). */
+uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);
+bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b, size_t brow,
+                        size_t pk_col);
+/* Apply a decoded record to a shard (caller holds the shard's write lock). */
+qv_err store_apply(qv_coll_data *c, shard *sh, uint8_t type, const void *rec, size_t len,
+                   uint64_t lsn, uint64_t *affected, qv_error *err);
+/* Append rec to the shard's WAL, fsync, apply in order; durable and visible on return. */
+qv_err store_commit(qv_coll_data *c, shard *sh, uint8_t type, const qv_buf *rec,
+                    uint64_t *affected, qv_error *err);
+
+#endif

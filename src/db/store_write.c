@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store_write.c - WAL records and their application: insert, upsert, delete. */
+#include <string.h>
+
+#include "db/store_int.h"
+#include "quiver/alloc.h"
+
+/* ---- applying records (commit path and replay) ------------------------------------------ */
+
+typedef struct pk_probe {
+    const qv_rowbatch *rows; /* where the stored keys live */
+    const qv_rowbatch *key_batch;
+    size_t key_row;
+    size_t pk_col;
+} pk_probe;
+
+static bool probe_eq(void *ctx, uint64_t row)
+{
+    const pk_probe *p = ctx;
+    return store_row_pk_equal(p->rows, row, p->key_batch, p->key_row, p->pk_col);
+}
+
+static bool shard_reserve(shard *sh, size_t rows)
+{
+    size_t cap = sh->meta_cap ? sh->meta_cap : 1024;
+    int64_t *parts;
+    uint64_t *lsns, *dead;
+
+    if (rows <= sh->meta_cap)
+        return true;
+    while (cap < rows)
+        cap *= 2;
+    if (!(parts = qv_reallocarray(sh->part_ids, cap, sizeof *parts)))
+        return false;
+    sh->part_ids = parts;
+    if (!(lsns = qv_reallocarray(sh->row_lsn, cap, sizeof *lsns)))
+        return false;
+    sh->row_lsn = lsns;
+    if (!(dead = qv_reallocarray(sh->dead, qv_filter_words(cap), sizeof *dead)))
+        return false;
+    memset(dead + qv_filter_words(sh->meta_cap), 0,
+           (qv_filter_words(cap) - qv_filter_words(sh->meta_cap)) * sizeof *dead);
+    sh->dead = dead;
+    sh->meta_cap = cap;
+    return true;
+}
+
+static void mark_dead(shard *sh, uint64_t row)
+{
+    sh->dead[row / 64] |= 1ull << (row % 64);
+    sh->live--;
+}
+
+/* Rows become the live version of their keys; earlier versions die. */
+static qv_err apply_rows(qv_coll_data *c, shard *sh, int64_t part, const qv_rowbatch *b,
+                         uint64_t lsn, qv_error *err)
+{
+    size_t first = sh->rows.rows;
+    qv_err rc;
+
+    if (!shard_reserve(sh, first + b->rows))
+        return qv_error_set(err, QV_ENOMEM, "out of memory applying %zu rows", b->rows);
+    if ((rc = qv_rowbatch_append_rows(&sh->rows, b, NULL, 0, err)) != QV_OK)
+        return rc;
+    for (size_t i = 0; i < b->rows; i++) {
+        uint64_t row = first + i, old;
+        pk_probe p = {&sh->rows, &sh->rows, row, c->pk_col};
+        sh->part_ids[row] = part;
+        sh->row_lsn[row] = lsn;
+        sh->live++;
+        if (pkmap_put(&sh->pk, store_row_hash(&sh->rows, c->pk_col, row), row, probe_eq, &p,
+                      &old) != QV_OK)
+            return qv_error_set(err, QV_ENOMEM, "out of memory indexing keys");
+        if (old != UINT64_MAX)
+            mark_dead(sh, old);
+    }
+    return QV_OK;
+}
+
+/* DELETE payload: the keys as a one-column batch of the primary key. */
+static qv_err apply_delete(qv_coll_data *c, shard *sh, const uint8_t *p, size_t len,
+                           uint64_t *affected, qv_error *err)
+{
+    qv_rowbatch keys;
+    uint64_t n = 0;
+    qv_err rc = qv_rowbatch_decode(&c->schema, p, len, &keys, err);
+
+    if (rc != QV_OK)
+        return rc;
+    for (size_t i = 0; i < keys.rows; i++) {
+        pk_probe probe = {&sh->rows, &keys, i, c->pk_col};
+        uint64_t row = pkmap_remove(&sh->pk, store_row_hash(&keys, c->pk_col, i), probe_eq, &probe);
+        if (row != UINT64_MAX) {
+            mark_dead(sh, row);
+            n++;
+        }
+    }
+    qv_rowbatch_fini(&keys);
+    if (affected)
+        *affected += n;
+    return QV_OK;
+}
+
+qv_err store_apply(qv_coll_data *c, shard *sh, uint8_t type, const void *rec, size_t len,
+                   uint64_t lsn, uint64_t *affected, qv_error *err)
+{
+    qv_rowbatch rows;
+    qv_reader r;
+    int64_t part;
+    qv_err rc;
+
+    if (type == REC_DELETE)
+        return apply_delete(c, sh, rec, len, affected, err);
+    if (type != REC_INSERT && type != REC_UPSERT)
+        return qv_error_set(err, QV_ECORRUPT, "unknown WAL record type %u", type);
+    qv_reader_init(&r, rec, len);
+    part = (int64_t)qv_reader_u64(&r);
+    if (r.failed)
+        return qv_error_set(err, QV_ECORRUPT, "short WAL record");
+    if ((rc = qv_rowbatch_decode(&c->schema, (const uint8_t *)rec + 8, len - 8, &rows, err)))
+        return rc;
+    rc = apply_rows(c, sh, part, &rows, lsn, err);
+    if (rc == QV_OK && affected)
+        *affected += rows.rows;
+    qv_rowbatch_fini(&rows);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+static size_t shard_of(const qv_coll_data *c, const qv_rowbatch *b, size_t row)
+{
+    return c->nshards == 1 ? 0 : store_row_hash(b, c->pk_col, row) % c->nshards;
+}
+
+/* Split b by shard into parts[nshards] (initialised here). */
+static qv_err split_by_shard(qv_coll_data *c, const qv_rowbatch *b, qv_rowbatch *parts,
+                             qv_error *err)
+{
+    uint32_t *idx = qv_malloc((b->rows ? b->rows : 1) * sizeof *idx);
+    qv_err rc = idx ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
+
+    for (size_t s = 0; s < c->nshards; s++)
+        qv_rowbatch_init(&parts[s], &c->schema);
+    for (size_t s = 0; s < c->nshards && rc == QV_OK; s++) {
+        size_t n = 0;
+        for (size_t i = 0; i < b->rows; i++)
+            if (shard_of(c, b, i) == s)
+                idx[n++] = (uint32_t)i;
+        if (n)
+            rc = qv_rowbatch_append_rows(&parts[s], b, idx, n, err);
+    }
+    qv_free(idx);
+    return rc;
+}
+
+static qv_err commit_rows(qv_coll_data *c, shard *sh, uint8_t type, int64_t part,
+                          const qv_rowbatch *b, qv_error *err)
+{
+    qv_buf rec;
+    qv_err rc;
+
+    qv_buf_init(&rec);
+    qv_buf_put_u64(&rec, (uint64_t)part);
+    qv_rowbatch_encode(b, &rec);
+    if ((rc = qv_buf_status(&rec, err)) == QV_OK) {
+        if (rec.len > QV_WAL_MAX_RECORD_BYTES)
+            rc = qv_error_set(err, QV_EINVAL,
+                              "batch of %zu rows encodes to %zu bytes, over the %zu-byte record "
+                              "limit; send smaller batches",
+                              b->rows, rec.len, QV_WAL_MAX_RECORD_BYTES);
+        else
+            rc = store_commit(c, sh, type, &rec, NULL, err);
+    }
+    qv_buf_fini(&rec);
+    return rc;
+}
+
+static qv_err write_rows(qv_coll_data *c, uint8_t type, int64_t part, const qv_rowbatch *b,
+                         qv_error *err)
+{
+    qv_rowbatch *parts;
+    qv_err rc;
+
+    if (c->nshards == 1)
+        return commit_rows(c, &c->shards[0], type, part, b, err);
+    if (!(parts = qv_calloc(c->nshards, sizeof *parts)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    rc = split_by_shard(c, b, parts, err);
+    for (size_t s = 0; s < c->nshards && rc == QV_OK; s++)
+        if (parts[s].rows)
+            rc = commit_rows(c, &c->shards[s], type, part, &parts[s], err);
+    for (size_t s = 0; s < c->nshards; s++)
+        qv_rowbatch_fini(&parts[s]);
+    qv_free(parts);
+    return rc;
+}
+
+qv_err qv_coll_insert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
+                      qv_error *err)
+{
+    return write_rows(c, REC_INSERT, partition_id, rows, err);
+}
+
+qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
+                      qv_error *err)
+{
+    return write_rows(c, REC_UPSERT, partition_id, rows, err);
+}
+
+qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
+                      size_t npartitions, uint64_t *deleted, qv_error *err)
+{
+    qv_query_opts q = {.filter = f, .partitions = partitions, .npartitions = npartitions,
+                       .limit = UINT64_MAX};
+    qv_rowbatch hits, *keys = NULL;
+    qv_buf rec;
+    qv_err rc;
+
+    *deleted = 0;
+    if ((rc = qv_coll_query(c, &c->schema, &q, &hits, NULL, err)) != QV_OK)
+        return rc;
+    qv_buf_init(&rec);
+    if (hits.rows && !(keys = qv_calloc(c->nshards, sizeof *keys)))
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    if (keys)
+        rc = split_by_shard(c, &hits, keys, err);
+    for (size_t s = 0; keys && s < c->nshards && rc == QV_OK; s++) {
+        if (!keys[s].rows)
+            continue;
+        rec.len = 0;
+        qv_rowbatch_encode(&keys[s], &rec);
+        if ((rc = qv_buf_status(&rec, err)) == QV_OK)
+            rc = store_commit(c, &c->shards[s], REC_DELETE, &rec, deleted, err);
+    }
+    for (size_t s = 0; keys && s < c->nshards; s++)
+        qv_rowbatch_fini(&keys[s]);
+    qv_free(keys);
+    qv_buf_fini(&rec);
+    qv_rowbatch_fini(&hits);
+    return rc;
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_store.c - the row store: insert, upsert, delete, query, counts; everything
+ * acknowledged survives reopen (WAL replay); concurrent writers; both I/O backends. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "quiver/alloc.h"
+#include "quiver/store.h"
+#include "testutil.h"
+
+static char dir[256];
+
+static qv_io *test_io(int i)
+{
+    qv_io *io = NULL;
+    if (qv_io_open_backend_index(i, &io, NULL) != QV_OK)
+        ck_assert_int_eq(qv_io_open_default("posix", &io, NULL), QV_OK);
+    return io;
+}
+
+/* id Int64 pk, v FloatVector(2), tag Int32 (nullable), shards as given. */
+static void make_info(qv_collection_info *ci, int shards)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->id = 42;
+    ci->shards_num = shards;
+    ci->schema.fields = qv_calloc(3, sizeof(qv_field));
+    ci->schema.field_count = 3;
+    ci->schema.fields[0] = (qv_field){.name = qv_strdup("id"), .type = QV_TYPE_INT64,
+                                      .is_primary = true};
+    ci->schema.fields[1] = (qv_field){.name = qv_strdup("v"), .type = QV_TYPE_FLOAT_VECTOR,
+                                      .dim = 2};
+    ci->schema.fields[2] = (qv_field){.name = qv_strdup("tag"), .type = QV_TYPE_INT32,
+                                      .nullable = true};
+}
+
+static void make_rows(const qv_schema *s, qv_rowbatch *b, int64_t first, int n, int32_t tag)
+{
+    ck_assert_int_eq(qv_rowbatch_init(b, s), QV_OK);
+    for (int i = 0; i < n; i++) {
+        int64_t id = first + i;
+        float v[2] = {(float)id, (float)tag};
+        qv_colbuf_push_fixed(&b->cols[0], &id);
+        qv_colbuf_push_fixed(&b->cols[1], v);
+        if (tag < 0)
+            qv_colbuf_push_null(&b->cols[2]);
+        else
+            qv_colbuf_push_fixed(&b->cols[2], &tag);
+        ck_assert_int_eq(qv_rowbatch_end_row(b, NULL), QV_OK);
+    }
+}
+
+static qv_filter *compile(const qv_schema *s, const char *expr)
+{
+    qv_filter *f = NULL;
+    qv_error e;
+    ck_assert_msg(qv_filter_compile(s, expr, strlen(expr), NULL, &f, &e) == QV_OK, "%s", e.msg);
+    return f;
+}
+
+static uint64_t count_where(qv_coll_data *c, const qv_schema *s, const char *expr)
+{
+    qv_filter *f = compile(s, expr);
+    qv_query_opts q = {.filter = f, .count_only = true};
+    uint64_t n = 0;
+    ck_assert_int_eq(qv_coll_query(c, s, &q, NULL, &n, NULL), QV_OK);
+    qv_filter_free(f);
+    return n;
+}
+
+START_TEST(test_write_read_reopen)
+{
+    qv_io *io = test_io(_i);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_rowbatch rows, out;
+    qv_filter *f;
+    qv_query_opts q;
+    uint64_t deleted;
+    int64_t id;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    make_rows(&ci.schema, &rows, 0, 100, 1);
+    ck_assert_int_eq(qv_coll_insert(c, 7, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+    make_rows(&ci.schema, &rows, 90, 20, 2); /* 90..109: 10 replace, 10 new */
+    ck_assert_int_eq(qv_coll_upsert(c, 7, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 110);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 20);
+    f = compile(&ci.schema, "id < 10 or id >= 105");
+    ck_assert_int_eq(qv_coll_delete(c, f, NULL, 0, &deleted, NULL), QV_OK);
+    ck_assert_uint_eq(deleted, 15);
+    qv_filter_free(f);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+
+    /* reopen: the WAL replays to the same state */
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 95);
+    ck_assert_uint_eq(qv_coll_count(c, 7), 95);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 15);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 10"), 0);
+    q = (qv_query_opts){.offset = 5, .limit = 3};
+    ck_assert_int_eq(qv_coll_query(c, &ci.schema, &q, &out, NULL, NULL), QV_OK);
+    ck_assert_uint_eq(out.rows, 3); /* primary-key order across both shards */
+    memcpy(&id, qv_colbuf_fixed(&out.cols[0], 0), sizeof id);
+    ck_assert_int_eq(id, 15);
+    qv_rowbatch_fini(&out);
+    qv_coll_data_unref(c);
+    ck_assert_int_eq(qv_store_drop(st, 42, NULL), QV_OK);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+typedef struct writer_arg {
+    qv_coll_data *c;
+    const qv_schema *s;
+    int64_t base;
+} writer_arg;
+
+static void *writer(void *p)
+{
+    writer_arg *a = p;
+    for (int i = 0; i < 50; i++) {
+        qv_rowbatch rows;
+        make_rows(a->s, &rows, a->base + i * 10, 10, i % 3 ? -1 : 5);
+        ck_assert_int_eq(qv_coll_insert(a->c, 1, &rows, NULL), QV_OK);
+        qv_rowbatch_fini(&rows);
+    }
+    return NULL;
+}
+
+START_TEST(test_concurrent_writers_survive_reopen)
+{
+    qv_io *io = test_io(_i);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    pthread_t t[6];
+    writer_arg args[6];
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 1);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    for (int i = 0; i < 6; i++) {
+        args[i] = (writer_arg){c, &ci.schema, (int64_t)i * 100000};
+        pthread_create(&t[i], NULL, writer, &args[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 3000);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 3000);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag is null"), 1980); /* 33 of 50 batches per writer */
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+START_TEST(test_fsync_failure_is_not_acknowledged)
+{
+    qv_io *inner = test_io(0), *io;
+    qv_io_fault fault = {.op = QV_IO_FAULT_FSYNC, .nth = 1, .errnum = 28 /* ENOSPC */};
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_rowbatch rows;
+    qv_error e;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 1);
+    ck_assert_int_eq(qv_io_faulty_new(inner, NULL, &io, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    make_rows(&ci.schema, &rows, 0, 10, 1);
+    ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
+    qv_io_faulty_arm(io, &fault);
+    ck_assert_int_ne(qv_coll_insert(c, 1, &rows, &e), QV_OK); /* never acked */
+    ck_assert_uint_eq(qv_coll_count(c, -1), 10);                /* nor visible; reads go on */
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_io_free(io);
+    ck_assert_int_eq(qv_store_open(dir, inner, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 10);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_rowbatch_fini(&rows);
+    qv_collection_info_fini(&ci);
+    qv_io_free(inner);
+    test_rmtree(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_write_read_reopen, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_concurrent_writers_survive_reopen, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_test(tc, test_fsync_failure_is_not_acknowledged);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
