@@ -31,6 +31,8 @@ typedef struct qv_req {
     uint64_t deadline_ns; /* 0: none */
     qv_jdoc *doc;         /* POST /v2 bodies, parsed before the handler runs */
     const qv_jval *root;
+    size_t data_off;      /* QV_ROUTE_ROWS: the unparsed "data" array of the body */
+    size_t data_len;      /* 0 when absent */
 } qv_req;
 
 typedef struct qv_resp {
@@ -44,6 +46,8 @@ typedef qv_err (*qv_handler)(qv_req *req, qv_resp *resp);
 
 enum {
     QV_ROUTE_JSON = 1u << 0, /* POST body parsed as a JSON object into req->doc */
+    QV_ROUTE_ROWS = 1u << 1, /* as JSON, except the top-level "data" array, left as text
+                                (data_off/data_len) for the row codec's fast scanner */
 };
 
 typedef struct qv_route {

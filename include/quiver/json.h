@@ -94,6 +94,7 @@ void qv_jw_obj_end(qv_jw *w);
 void qv_jw_arr_begin(qv_jw *w);
 void qv_jw_arr_end(qv_jw *w);
 void qv_jw_key(qv_jw *w, const char *key);
+void qv_jw_keyn(qv_jw *w, const char *key, size_t n); /* key need not be NUL-terminated */
 void qv_jw_str(qv_jw *w, const char *s);
 void qv_jw_strn(qv_jw *w, const char *s, size_t n);
 void qv_jw_int(qv_jw *w, int64_t v);

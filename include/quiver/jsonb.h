@@ -113,6 +113,7 @@ void qv_jsonb_begin_object(qv_jsonb_builder *b);
 void qv_jsonb_end_object(qv_jsonb_builder *b);
 void qv_jsonb_begin_array(qv_jsonb_builder *b);
 void qv_jsonb_end_array(qv_jsonb_builder *b);
+/* Strings and keys must be valid UTF-8 (anything else is a sticky QV_EINVAL). */
 void qv_jsonb_key(qv_jsonb_builder *b, const char *key, size_t len); /* inside an object */
 void qv_jsonb_null(qv_jsonb_builder *b);
 void qv_jsonb_bool(qv_jsonb_builder *b, bool v);
@@ -171,6 +172,9 @@ bool qv_jsonb_equal(qv_jsonb a, qv_jsonb b);
 bool qv_jsonb_array_contains(qv_jsonb v, qv_jsonb x);
 /* Exact comparison of an int64 with a double: <0, 0, >0; NaN compares as unordered (2). */
 int qv_jsonb_cmp_int_double(int64_t i, double d);
+
+/* RFC 3629 UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+bool qv_jsonb_utf8_valid(const char *s, size_t n);
 
 /* Check untrusted bytes: exactly one canonical value filling [blob, blob+len).
  * QV_ECORRUPT with the offset of the first problem otherwise. Never reads out of bounds;

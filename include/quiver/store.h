@@ -68,6 +68,35 @@ typedef struct qv_query_opts {
  * here for schema s; caller finis it); or their number in *count when count_only. */
 qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o,
                      qv_rowbatch *out, uint64_t *count, qv_error *err);
+typedef enum qv_metric_kind { QV_METRIC_L2, QV_METRIC_IP, QV_METRIC_COSINE } qv_metric_kind;
+
+typedef struct qv_search_opts {
+    size_t field;            /* schema index of the FloatVector field */
+    qv_metric_kind metric;
+    const float *queries;    /* nq x dim */
+    size_t nq;
+    size_t k;                /* hits per query (limit + offset) */
+    const qv_filter *filter; /* pre-filter; NULL: all rows */
+    const int64_t *partitions;
+    size_t npartitions;
+    bool has_radius, has_range_filter; /* range search bounds (Milvus semantics) */
+    float radius, range_filter;
+} qv_search_opts;
+
+/* Hits of one search: per query q, hits [first[q], first[q+1]) best first, ties broken
+ * by primary key; distance as Milvus reports it (L2 squared, IP, cosine similarity);
+ * row i of `rows` is hit i's row, copied. */
+typedef struct qv_search_result {
+    size_t *first; /* nq + 1 */
+    float *distance;
+    qv_rowbatch rows;
+} qv_search_result;
+
+/* Exact (brute-force) search over live rows with SIMD kernels. */
+qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts *o,
+                      qv_search_result *out, qv_error *err);
+void qv_search_result_fini(qv_search_result *r);
+
 /* Live rows in total or of one partition (partition_id < 0: all). */
 uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id);
 

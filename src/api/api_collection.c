@@ -4,18 +4,6 @@
 
 #include "api/api_int.h"
 
-/* Look up the collection named by the body's collectionName (or an alias). */
-static qv_err get_named(qv_req *req, qv_resp *resp, qv_collection_info *ci)
-{
-    const char *name;
-    qv_err rc = api_req_str(req, "collectionName", &name, &resp->err);
-
-    memset(ci, 0, sizeof *ci);
-    return rc != QV_OK ? rc
-                       : qv_catalog_get_collection(req->node->catalog, api_db(req), name, ci,
-                                                   &resp->err);
-}
-
 qv_err api_coll_create(qv_req *req, qv_resp *resp)
 {
     qv_collection_info spec;
@@ -31,7 +19,7 @@ qv_err api_coll_create(qv_req *req, qv_resp *resp)
 qv_err api_coll_describe(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
-    qv_err rc = get_named(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc != QV_OK)
@@ -115,7 +103,7 @@ qv_err api_coll_rename(qv_req *req, qv_resp *resp)
 qv_err api_coll_get_stats(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
-    qv_err rc = get_named(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc != QV_OK)
@@ -139,7 +127,7 @@ qv_err api_coll_flush(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
     qv_coll_data *data = NULL;
-    qv_err rc = get_named(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
 
     if (rc == QV_OK && (rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK)
         rc = qv_coll_flush(data, &resp->err);
@@ -166,7 +154,7 @@ qv_err api_coll_release(qv_req *req, qv_resp *resp) { return set_loaded(req, res
 qv_err api_coll_refresh_load(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
-    qv_err rc = get_named(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
 
     if (rc == QV_OK && ci.load_state == QV_LOAD_NOT_LOAD)
         rc = qv_error_set(&resp->err, QV_ENOTLOADED, "collection not loaded[collection=%s]",
@@ -198,7 +186,7 @@ qv_err api_coll_get_load_state(qv_req *req, qv_resp *resp)
     qv_collection_info ci;
     qv_names parts;
     qv_load_state state;
-    qv_err rc = get_named(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc != QV_OK)

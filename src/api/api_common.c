@@ -5,6 +5,7 @@
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
+#include "quiver/rowcodec.h"
 
 uint64_t qv_now_ns(void)
 {
@@ -87,9 +88,10 @@ qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
     qv_err rc;
 
     if ((r->flags & QV_ROUTE_JSON) &&
-        (rc = qv_jdoc_parse(req->body, req->body_len, API_MAX_JSON_DEPTH, &req->doc,
-                            &resp->err)) != QV_OK)
+               (rc = qv_jdoc_parse(req->body, req->body_len, API_MAX_JSON_DEPTH, &req->doc,
+                                   &resp->err)) != QV_OK) {
         return rc;
+    }
     if (req->doc)
         req->root = qv_jdoc_root(req->doc);
     return r->fn(req, resp);
@@ -105,4 +107,15 @@ void api_write_kv_pairs(qv_jw *w, const qv_kvlist *kv)
         qv_jw_obj_end(w);
     }
     qv_jw_arr_end(w);
+}
+
+qv_err api_get_collection(qv_req *req, qv_resp *resp, qv_collection_info *ci)
+{
+    const char *name;
+    qv_err rc = api_req_str(req, "collectionName", &name, &resp->err);
+
+    memset(ci, 0, sizeof *ci);
+    return rc != QV_OK ? rc
+                       : qv_catalog_get_collection(req->node->catalog, api_db(req), name, ci,
+                                                   &resp->err);
 }

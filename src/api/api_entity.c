@@ -43,15 +43,21 @@ static bool allow_int64(const qv_req *req)
     return !(h && strcmp(h, "false") == 0);
 }
 
-static qv_err partition_id(const entity_ctx *x, const char *name, int64_t *out, qv_error *err)
+qv_err api_partition_id(const qv_collection_info *ci, const char *name, int64_t *out,
+                        qv_error *err)
 {
-    for (size_t i = 0; i < x->ci.partition_count; i++) {
-        if (strcmp(x->ci.partitions[i].name, name) == 0) {
-            *out = x->ci.partitions[i].id;
+    for (size_t i = 0; i < ci->partition_count; i++) {
+        if (strcmp(ci->partitions[i].name, name) == 0) {
+            *out = ci->partitions[i].id;
             return QV_OK;
         }
     }
     return qv_error_set(err, QV_ENOPART, "partition not found[partition=%s]", name);
+}
+
+static qv_err partition_id(const entity_ctx *x, const char *name, int64_t *out, qv_error *err)
+{
+    return api_partition_id(&x->ci, name, out, err);
 }
 
 /* partitionNames -> ids; *ids NULL when none were named (all partitions). */
@@ -113,7 +119,6 @@ static qv_err assign_ids(qv_node *node, qv_rowbatch *b, size_t pk_col, qv_error 
 static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
 {
     entity_ctx x;
-    const qv_jval *data;
     const char *part_name = QV_DEFAULT_PARTITION;
     qv_rowbatch rows = {0};
     int64_t part;
@@ -126,14 +131,21 @@ static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
         goto done;
     pk = qv_schema_primary(&x.ci.schema);
     pk_col = (size_t)(pk - x.ci.schema.fields);
-    if ((rc = qv_jget_arr(req->root, "data", true, &data, &resp->err)) != QV_OK ||
-        (rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err)) ||
+    if ((rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err)) ||
         (rc = partition_id(&x, part_name, &part, &resp->err)) != QV_OK)
         goto done;
+    if (!req->data_len) {
+        rc = qv_error_set(&resp->err, QV_EMISSING,
+                          "missing required parameters, error: Key: 'data' Error:Field "
+                          "validation for 'data' failed on the 'required' tag");
+        goto done;
+    }
     {
         qv_rows_opts o = {.pk_auto = pk->auto_id && !upsert, .pk_optional = pk->auto_id && upsert,
                           .max_rows = QV_STORE_MAX_BATCH_ROWS};
-        if ((rc = qv_codec_decode_rows(data, &x.ci.schema, &o, &rows, &resp->err)) != QV_OK)
+        qv_text_span span = {req->data_off, req->data_len};
+        if ((rc = qv_codec_decode_rows_text(req->body, span, &x.ci.schema, &o, &rows,
+                                            &resp->err)) != QV_OK)
             goto done;
     }
     if (pk->auto_id && rows.cols[pk_col].rows < rows.rows &&
@@ -166,8 +178,8 @@ qv_err api_entity_upsert(qv_req *req, qv_resp *resp) { return write_entities(req
 
 /* ---- filters ------------------------------------------------------------------------- */
 
-static qv_err compile_filter(qv_req *req, const qv_schema *s, const char *expr,
-                             const qv_jval *params_obj, qv_filter **out, qv_error *err)
+qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *params_obj,
+                          qv_filter **out, qv_error *err)
 {
     qv_filter_opts o = {0};
     qv_jsonb_builder b;
@@ -189,7 +201,6 @@ static qv_err compile_filter(qv_req *req, const qv_schema *s, const char *expr,
         rc = qv_filter_compile(s, expr, strlen(expr), &o, out, err);
     qv_free(text);
     qv_jsonb_builder_fini(&b);
-    (void)req;
     return rc;
 }
 
@@ -203,7 +214,7 @@ static qv_err request_filter(qv_req *req, const qv_schema *s, bool required, qv_
     if ((rc = qv_jget_str(req->root, "filter", required, &expr, NULL, err)) != QV_OK ||
         (rc = qv_jget_obj(req->root, "exprParams", false, &params, err)) != QV_OK)
         return rc;
-    return compile_filter(req, s, expr, params, out, err);
+    return api_compile_filter(s, expr, params, out, err);
 }
 
 qv_err api_entity_delete(qv_req *req, qv_resp *resp)

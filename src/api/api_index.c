@@ -5,24 +5,13 @@
 #include "api/api_int.h"
 #include "quiver/alloc.h"
 
-static qv_err get_coll(qv_req *req, qv_resp *resp, qv_collection_info *ci)
-{
-    const char *coll;
-    qv_err rc = api_req_str(req, "collectionName", &coll, &resp->err);
-
-    memset(ci, 0, sizeof *ci);
-    return rc != QV_OK ? rc
-                       : qv_catalog_get_collection(req->node->catalog, api_db(req), coll, ci,
-                                                   &resp->err);
-}
-
 qv_err api_index_create(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
     const qv_jval *arr;
     qv_index_def *defs = NULL;
     size_t n = 0;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
 
     if (rc == QV_OK && (rc = qv_jget_arr(req->root, "indexParams", true, &arr, &resp->err)) == QV_OK)
         rc = api_decode_index_params(arr, &ci.schema, &defs, &n, &resp->err);
@@ -38,7 +27,7 @@ qv_err api_index_create(qv_req *req, qv_resp *resp)
 qv_err api_index_list(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc != QV_OK)
@@ -77,7 +66,7 @@ qv_err api_index_describe(qv_req *req, qv_resp *resp)
     qv_collection_info ci;
     const char *name;
     const qv_index_def *found = NULL;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc == QV_OK && (rc = api_req_str(req, "indexName", &name, &resp->err)) == QV_OK) {

@@ -5,6 +5,7 @@
 
 #include "quiver/api.h"
 #include "quiver/catalog.h"
+#include "quiver/filter.h"
 #include "quiver/json.h"
 
 #define API_MAX_JSON_DEPTH 64
@@ -22,6 +23,8 @@ void api_write_kv_pairs(qv_jw *w, const qv_kvlist *kv);
 
 /* dbName from the body, then the DB-Name header, then "default". */
 const char *api_db(const qv_req *req);
+/* The collection named by the body's collectionName (or an alias): a deep copy. */
+qv_err api_get_collection(qv_req *req, qv_resp *resp, qv_collection_info *ci);
 /* A required, non-empty string field of the body. */
 qv_err api_req_str(const qv_req *req, const char *key, const char **out, qv_error *err);
 /* An optional string list; absent leaves out empty. */
@@ -36,6 +39,13 @@ qv_err api_decode_index_params(const qv_jval *arr, const qv_schema *schema, qv_i
                                size_t *count, qv_error *err);
 void api_write_collection(qv_jw *w, const qv_collection_info *ci);
 const char *api_load_state_name(qv_load_state s);
+
+/* Entities (api_entity.c): a partition's id by name (QV_ENOPART), and a filter with
+ * its exprParams object (may be NULL) compiled against s. */
+qv_err api_partition_id(const qv_collection_info *ci, const char *name, int64_t *out,
+                        qv_error *err);
+qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *params_obj,
+                          qv_filter **out, qv_error *err);
 
 /* Route handlers, by group. */
 #define API_HANDLERS(X)                                                                            \

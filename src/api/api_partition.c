@@ -35,21 +35,10 @@ qv_err api_part_drop(qv_req *req, qv_resp *resp)
     return api_ok_empty(resp);
 }
 
-static qv_err get_coll(qv_req *req, qv_resp *resp, qv_collection_info *ci)
-{
-    const char *coll;
-    qv_err rc = api_req_str(req, "collectionName", &coll, &resp->err);
-
-    memset(ci, 0, sizeof *ci);
-    return rc != QV_OK ? rc
-                       : qv_catalog_get_collection(req->node->catalog, api_db(req), coll, ci,
-                                                   &resp->err);
-}
-
 qv_err api_part_list(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc != QV_OK)
@@ -76,7 +65,7 @@ qv_err api_part_has(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
     const char *part;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc == QV_OK && (rc = api_req_str(req, "partitionName", &part, &resp->err)) == QV_OK) {
@@ -94,7 +83,7 @@ qv_err api_part_get_stats(qv_req *req, qv_resp *resp)
 {
     qv_collection_info ci;
     const char *part;
-    qv_err rc = get_coll(req, resp, &ci);
+    qv_err rc = api_get_collection(req, resp, &ci);
     qv_jw w;
 
     if (rc == QV_OK && (rc = api_req_str(req, "partitionName", &part, &resp->err)) == QV_OK &&

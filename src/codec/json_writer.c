@@ -75,13 +75,15 @@ static void jw_escaped(qv_buf *b, const char *s, size_t n)
     qv_buf_put(b, "\"", 1);
 }
 
-void qv_jw_key(qv_jw *w, const char *key)
+void qv_jw_keyn(qv_jw *w, const char *key, size_t n)
 {
     jw_value_prefix(w);
-    jw_escaped(w->out, key, strlen(key));
+    jw_escaped(w->out, key, n);
     qv_buf_put(w->out, ":", 1);
     w->after_key = true;
 }
+
+void qv_jw_key(qv_jw *w, const char *key) { qv_jw_keyn(w, key, strlen(key)); }
 
 void qv_jw_strn(qv_jw *w, const char *s, size_t n)
 {

@@ -407,6 +407,8 @@ static bool utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
+bool qv_jsonb_utf8_valid(const char *s, size_t n) { return utf8_valid((const uint8_t *)s, n); }
+
 typedef struct vctx {
     const uint8_t *base;
     qv_error *err;

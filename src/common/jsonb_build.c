@@ -149,6 +149,10 @@ void qv_jsonb_string(qv_jsonb_builder *b, const char *s, size_t len)
         bfail(b, QV_EINVAL, "string longer than 4 GiB");
         return;
     }
+    if (!qv_jsonb_utf8_valid(s, len)) {
+        bfail(b, QV_EINVAL, "string is not valid UTF-8");
+        return;
+    }
     qv_store_le32(hdr, (uint32_t)len);
     put_tagged(b, QV_JSONB_TAG_STRING, hdr, 4);
     if (b->status == QV_OK && len)
@@ -221,6 +225,10 @@ void qv_jsonb_key(qv_jsonb_builder *b, const char *key, size_t len)
     }
     if (len > UINT32_MAX) {
         bfail(b, QV_EINVAL, "key longer than 4 GiB");
+        return;
+    }
+    if (!qv_jsonb_utf8_valid(key, len)) {
+        bfail(b, QV_EINVAL, "key is not valid UTF-8");
         return;
     }
     f = &b->frames[b->depth - 1];
@@ -340,8 +348,8 @@ static void end_container(qv_jsonb_builder *b, bool object)
         return;
     }
     f = &b->frames[b->depth - 1];
-    offs = b->kids + f->kids_base;
     n = b->nkids - f->kids_base;
+    offs = n ? b->kids + f->kids_base : NULL; /* kids is still NULL before any child */
     if (object && n > 1) {
         bool dup = false;
         if (!(idx = qv_malloc(n * sizeof *idx)) || !(tmp = qv_malloc(n * sizeof *tmp))) {

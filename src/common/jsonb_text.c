@@ -321,11 +321,11 @@ static qv_err jvalue(jparse *p, int depth)
     jws(p);
     if (p->pos >= p->n)
         return jfail(p, "unexpected end");
-    if (depth >= QV_JSONB_MAX_DEPTH)
-        return jfail(p, "nesting too deep");
     c = p->s[p->pos];
     if (c == '{' || c == '[') {
         bool obj = c == '{';
+        if (depth >= QV_JSONB_MAX_DEPTH) /* counts containers, as the builder does */
+            return jfail(p, "nesting too deep");
         p->pos++;
         obj ? qv_jsonb_begin_object(p->b) : qv_jsonb_begin_array(p->b);
         jws(p);

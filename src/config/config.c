@@ -136,10 +136,33 @@ static qv_err set_number(const opt_desc *o, void *field, const char *value, qv_e
     return QV_OK;
 }
 
+/* String options that take one of a few words: NULL when value is fine, else the list. */
+static const char *str_choices(const char *section, const char *key, const char *value)
+{
+    static const struct {
+        const char *section, *key, *words[5], *text;
+    } choices[] = {
+        {"log", "level", {"debug", "info", "warn", "error"}, "debug, info, warn or error"},
+        {"log", "format", {"text", "json"}, "text or json"},
+        {"storage", "io_backend", {"auto", "uring", "io_uring", "posix"}, "auto, uring or posix"},
+    };
+
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
+        if (strcmp(choices[i].section, section) != 0 || strcmp(choices[i].key, key) != 0)
+            continue;
+        for (size_t j = 0; j < 5 && choices[i].words[j]; j++)
+            if (strcmp(choices[i].words[j], value) == 0)
+                return NULL;
+        return choices[i].text;
+    }
+    return NULL;
+}
+
 qv_err config_set(qv_config *c, const char *section, const char *key, const char *value,
                   const char *origin, qv_error *err)
 {
     const opt_desc *o = find_option(section, key);
+    const char *expected;
     void *field;
 
     if (!o)
@@ -147,7 +170,11 @@ qv_err config_set(qv_config *c, const char *section, const char *key, const char
     field = (char *)c + o->offset;
     switch (o->type) {
     case OPT_STR: {
-        char *copy = qv_strdup(value);
+        char *copy;
+        if ((expected = str_choices(section, key, value)) != NULL)
+            return qv_error_set(err, QV_EINVAL, "%s: invalid value '%s' for %s.%s (expected %s)",
+                                origin, value, section, key, expected);
+        copy = qv_strdup(value);
         if (!copy)
             return qv_error_set(err, QV_ENOMEM, "out of memory");
         qv_free(*(char **)field);

@@ -132,8 +132,12 @@ qv_err qv_filter_compile(const qv_schema *schema, const char *expr, size_t expr_
         }
     }
     if (!blank(c.expr, c.len)) {
-        if ((rc = filter_parse(&c, &root)) != QV_OK ||
-            (rc = filter_check(&c, &root)) != QV_OK)
+        if ((rc = filter_parse(&c, &root)) != QV_OK)
+            goto fail;
+        /* max_nodes bounds the syntax tree; the checker adds at most a few nodes per
+         * syntax node (truth tests, range halves), so its own are not counted */
+        c.lim.max_nodes = UINT32_MAX;
+        if ((rc = filter_check(&c, &root)) != QV_OK)
             goto fail;
         if (!(root->kind == N_CONST && root->c.kind == C_BOOL && root->c.b))
             f->root = root;

@@ -125,6 +125,19 @@ static void put_cval(qv_jsonb_builder *b, const cval *v, bool float_prec)
     }
 }
 
+/* qv_jsonb_finish with its errors in the filter's wording. */
+static qv_err finish_blob(fctx *c, qv_jsonb_builder *b, uint32_t pos, const uint8_t **p, size_t *n)
+{
+    qv_error local;
+    qv_err rc = qv_jsonb_finish(b, p, n, &local);
+
+    if (rc == QV_ENOMEM)
+        return filter_nomem(c);
+    if (rc != QV_OK)
+        return filter_fail(c, pos, "invalid constant: %s", local.msg);
+    return QV_OK;
+}
+
 /* Encode a constant (or, with each_of_list, a list's elements) as a jsonb blob in the
  * arena, rounding numbers to float when float_prec. */
 static qv_err encode_const(fctx *c, const cval *v, bool float_prec, qv_jsonb *out)
@@ -152,7 +165,7 @@ static qv_err encode_const(fctx *c, const cval *v, bool float_prec, qv_jsonb *ou
     } else {
         put_cval(&b, v, float_prec);
     }
-    if ((rc = qv_jsonb_finish(&b, &p, &n, c->err)) == QV_OK) {
+    if ((rc = finish_blob(c, &b, 0, &p, &n)) == QV_OK) {
         if ((copy = farena_strndup(c->arena, (const char *)p, n)) == NULL)
             rc = filter_nomem(c);
         else
@@ -184,7 +197,7 @@ static qv_err fold_list(fctx *c, fnode **pn)
         put_cval(&b, &k->c, false);
     }
     qv_jsonb_end_array(&b);
-    if ((rc = qv_jsonb_finish(&b, &p, &len, c->err)) != QV_OK)
+    if ((rc = finish_blob(c, &b, n->pos, &p, &len)) != QV_OK)
         goto done;
     if (!(v.s = farena_strndup(c->arena, (const char *)p, len))) {
         rc = filter_nomem(c);

@@ -259,6 +259,8 @@ static qv_err lex_string(fctx *c, size_t *pi, bool raw, ftok *t)
         out[o++] = s[i++];
     }
     out[o] = '\0';
+    if (!qv_jsonb_utf8_valid(out, o)) /* rows are UTF-8, and constants become jsonb */
+        return filter_fail(c, t->pos, "string literal is not valid UTF-8");
     t->kind = T_STRING;
     t->str = out;
     t->slen = o;

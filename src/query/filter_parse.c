@@ -599,9 +599,9 @@ qv_err filter_parse(fctx *c, fnode **out)
     qv_err rc;
 
     c->depth = 0;
-    if ((rc = parse_or(c, out)) != QV_OK)
-        return rc;
-    if (peek(c).kind != T_EOF)
-        return unexpected(c, peek(c), NULL);
-    return QV_OK;
+    rc = parse_or(c, out);
+    if (rc == QV_OK && peek(c).kind != T_EOF)
+        rc = unexpected(c, peek(c), NULL);
+    /* a lexing error seen only through lookahead reads as the end of input: report it */
+    return c->failed ? c->code : rc;
 }

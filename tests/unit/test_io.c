@@ -24,19 +24,6 @@ static char tmpdir[PATH_MAX];
 static void setup(void) { test_mkdtemp(tmpdir, sizeof tmpdir); }
 static void teardown(void) { test_rmtree(tmpdir); }
 
-/* Backend i, or posix (with a note) when i cannot run on this machine. */
-static qv_io *open_io(int i)
-{
-    qv_error e = {0};
-    qv_io *io = NULL;
-
-    if (qv_io_open_backend_index(i, &io, &e) != QV_OK) {
-        printf("backend %s unavailable here (%s); running with posix\n",
-               qv_io_backend_index_name(i), e.msg);
-        ck_assert_int_eq(qv_io_open_default("posix", &io, &e), QV_OK);
-    }
-    return io;
-}
 
 static void path_of(char *out, const char *name)
 {
@@ -54,7 +41,7 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 START_TEST(test_io_backend_selection)
 {
     qv_error e = {0};
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
 
     if (strcmp(qv_io_backend_name(io), qv_io_backend_index_name(_i)) != 0)
         ck_assert_str_eq(qv_io_backend_name(io), "posix");
@@ -72,7 +59,7 @@ END_TEST
 
 START_TEST(test_io_read_write_roundtrip)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX];
     qv_error e = {0};
     qv_file *f = NULL;
@@ -129,7 +116,7 @@ END_TEST
 START_TEST(test_io_large_write)
 {
     size_t n = (size_t)24 << 20;
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     uint8_t *big = malloc(n), *back = malloc(n);
     char path[PATH_MAX];
     qv_file *f = NULL;
@@ -152,7 +139,7 @@ END_TEST
 
 START_TEST(test_io_append_and_direct)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX];
     qv_file *f = NULL;
     uint64_t size;
@@ -185,7 +172,7 @@ END_TEST
 
 START_TEST(test_io_paths_and_errors)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char dir[PATH_MAX], a[PATH_MAX], b[PATH_MAX], missing[PATH_MAX];
     qv_error e = {0};
     qv_file *f = NULL;
@@ -239,7 +226,7 @@ END_TEST
 
 START_TEST(test_io_write_file_atomic)
 {
-    qv_io *io = open_io(_i), *fio = NULL;
+    qv_io *io = test_open_io(_i), *fio = NULL;
     qv_io_fault fault = {.op = QV_IO_FAULT_FSYNC, .nth = 1, .errnum = EIO};
     char path[PATH_MAX], **names = NULL;
     qv_error e = {0};
@@ -301,7 +288,7 @@ static void *io_worker(void *arg)
 
 START_TEST(test_io_concurrent_threads)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     pthread_t th[8];
     worker wk[8];
     char path[PATH_MAX];
@@ -324,7 +311,7 @@ END_TEST
 
 START_TEST(test_io_faulty_counts_and_faults)
 {
-    qv_io *inner = open_io(_i), *io = NULL;
+    qv_io *inner = test_open_io(_i), *io = NULL;
     qv_io_fault fault = {.op = QV_IO_FAULT_WRITE, .nth = 2, .errnum = ENOSPC};
     qv_io_faulty_counts c;
     char path[PATH_MAX];

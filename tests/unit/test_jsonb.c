@@ -216,6 +216,20 @@ START_TEST(test_builder_misuse)
     qv_jsonb_end_array(&b);
     ck_assert_int_eq(qv_jsonb_finish(&b, &p, &n, &err), QV_EINVAL);
     qv_jsonb_builder_reset(&b);
+    qv_jsonb_string(&b, "\xff", 1); /* strings and keys must be UTF-8 */
+    ck_assert_int_eq(qv_jsonb_finish(&b, &p, &n, &err), QV_EINVAL);
+    qv_jsonb_builder_reset(&b);
+    qv_jsonb_begin_object(&b);
+    qv_jsonb_key(&b, "\xc3", 1);
+    qv_jsonb_null(&b);
+    qv_jsonb_end_object(&b);
+    ck_assert_int_eq(qv_jsonb_finish(&b, &p, &n, &err), QV_EINVAL);
+    qv_jsonb_builder_reset(&b); /* fuzzer find: an empty container before any child */
+    qv_jsonb_begin_array(&b);
+    qv_jsonb_end_array(&b);
+    ck_assert_int_eq(qv_jsonb_finish(&b, &p, &n, &err), QV_OK);
+    ck_assert_uint_eq(n, 9);
+    qv_jsonb_builder_reset(&b);
     qv_jsonb_string(&b, "ok", 2);
     ck_assert_int_eq(qv_jsonb_finish(&b, &p, &n, &err), QV_OK);
     qv_jsonb_builder_fini(&b);
@@ -421,6 +435,7 @@ static void random_value(qv_jsonb_builder *b, int depth)
         qv_jsonb_begin_object(b);
         for (size_t i = 0; i < n; i++) {
             s[0] = (char)('a' + rnd() % 6);
+            s[1] = (char)('a' + rnd() % 3);
             qv_jsonb_key(b, s, 1 + rnd() % 2);
             random_value(b, depth + 1);
         }

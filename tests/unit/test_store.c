@@ -11,14 +11,6 @@
 
 static char dir[256];
 
-static qv_io *test_io(int i)
-{
-    qv_io *io = NULL;
-    if (qv_io_open_backend_index(i, &io, NULL) != QV_OK)
-        ck_assert_int_eq(qv_io_open_default("posix", &io, NULL), QV_OK);
-    return io;
-}
-
 /* id Int64 pk, v FloatVector(2), tag Int32 (nullable), shards as given. */
 static void make_info(qv_collection_info *ci, int shards)
 {
@@ -71,7 +63,7 @@ static uint64_t count_where(qv_coll_data *c, const qv_schema *s, const char *exp
 
 START_TEST(test_write_read_reopen)
 {
-    qv_io *io = test_io(_i);
+    qv_io *io = test_open_io(_i);
     qv_store *st;
     qv_collection_info ci;
     qv_coll_data *c;
@@ -142,7 +134,7 @@ static void *writer(void *p)
 
 START_TEST(test_concurrent_writers_survive_reopen)
 {
-    qv_io *io = test_io(_i);
+    qv_io *io = test_open_io(_i);
     qv_store *st;
     qv_collection_info ci;
     qv_coll_data *c;
@@ -176,7 +168,7 @@ END_TEST
 
 START_TEST(test_fsync_failure_is_not_acknowledged)
 {
-    qv_io *inner = test_io(0), *io;
+    qv_io *inner = test_open_io(0), *io;
     qv_io_fault fault = {.op = QV_IO_FAULT_FSYNC, .nth = 1, .errnum = 28 /* ENOSPC */};
     qv_store *st;
     qv_collection_info ci;
@@ -209,6 +201,61 @@ START_TEST(test_fsync_failure_is_not_acknowledged)
 }
 END_TEST
 
+/* Exact search equals a naive scan: same distances in the same order, for each metric. */
+START_TEST(test_search_matches_naive)
+{
+    qv_io *io = test_open_io(0);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_rowbatch rows;
+    float q[2] = {3.5f, 1.0f};
+    qv_search_result r;
+    qv_error e;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 3);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    make_rows(&ci.schema, &rows, 0, 50, 1); /* v = (id, 1) */
+    ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+    for (int metric = QV_METRIC_L2; metric <= QV_METRIC_COSINE; metric++) {
+        qv_search_opts o = {.field = 1, .metric = (qv_metric_kind)metric, .queries = q, .nq = 1,
+                            .k = 4};
+        ck_assert_msg(qv_coll_search(c, &ci.schema, &o, &r, &e) == QV_OK, "%s", e.msg);
+        ck_assert_uint_eq(r.first[1], 4);
+        for (size_t i = 0; i < 4; i++) {
+            int64_t id;
+            memcpy(&id, qv_colbuf_fixed(&r.rows.cols[0], i), 8);
+            if (metric == QV_METRIC_L2) { /* nearest ids to 3.5: 3 and 4 tie, pk breaks it */
+                const int64_t want[] = {3, 4, 2, 5};
+                ck_assert_int_eq(id, want[i]);
+                ck_assert_float_eq_tol(r.distance[i], (float)((id - 3.5) * (id - 3.5)), 1e-5);
+            } else if (metric == QV_METRIC_IP) { /* largest ids first */
+                ck_assert_int_eq(id, 49 - (int64_t)i);
+            }
+        }
+        qv_search_result_fini(&r);
+    }
+    {
+        qv_filter *f = compile(&ci.schema, "id % 2 == 1");
+        qv_search_opts o = {.field = 1, .metric = QV_METRIC_L2, .queries = q, .nq = 1, .k = 5,
+                            .filter = f, .has_radius = true, .radius = 7.0f};
+        ck_assert_int_eq(qv_coll_search(c, &ci.schema, &o, &r, NULL), QV_OK);
+        /* odd ids with (id-3.5)^2 < 7: 1, 3, 5 */
+        ck_assert_uint_eq(r.first[1], 3);
+        qv_search_result_fini(&r);
+        qv_filter_free(f);
+    }
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -217,6 +264,7 @@ int main(void)
     tcase_add_loop_test(tc, test_write_read_reopen, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_concurrent_writers_survive_reopen, 0, QV_IO_BACKEND_COUNT);
     tcase_add_test(tc, test_fsync_failure_is_not_acknowledged);
+    tcase_add_test(tc, test_search_matches_naive);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -24,18 +24,6 @@ static char tmpdir[PATH_MAX];
 static void setup(void) { test_mkdtemp(tmpdir, sizeof tmpdir); }
 static void teardown(void) { test_rmtree(tmpdir); }
 
-static qv_io *open_io(int i)
-{
-    qv_error e = {0};
-    qv_io *io = NULL;
-
-    if (qv_io_open_backend_index(i, &io, &e) != QV_OK) {
-        printf("backend %s unavailable here (%s); running with posix\n",
-               qv_io_backend_index_name(i), e.msg);
-        ck_assert_int_eq(qv_io_open_default("posix", &io, &e), QV_OK);
-    }
-    return io;
-}
 
 static void join(char *out, const char *a, const char *b)
 {
@@ -188,7 +176,7 @@ static size_t count_wal_files(qv_io *io, const char *dir)
 
 START_TEST(test_wal_framing_roundtrip)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     collected c = {0};
     qv_wal_counters st;
     qv_error e = {0};
@@ -259,7 +247,7 @@ END_TEST
 
 START_TEST(test_wal_rolls_across_files)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char **names = NULL, path[PATH_MAX];
     size_t count = 0, len;
     collected c = {0};
@@ -337,7 +325,7 @@ static const rec *find_lsn(const collected *c, uint64_t lsn)
 
 START_TEST(test_wal_group_commit_threads)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     pthread_t th[GC_THREADS];
     static gc_worker g[GC_THREADS];
     collected c = {0};
@@ -393,7 +381,7 @@ static uint8_t *make_ten(qv_io *io, const char *path, size_t *len, size_t *last_
 
 START_TEST(test_wal_torn_tail_every_offset)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX];
     size_t len, last;
     qv_wal_counters st;
@@ -434,7 +422,7 @@ END_TEST
 
 START_TEST(test_wal_torn_file_header)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX], name[64];
     uint8_t hdr[32];
     collected c = {0};
@@ -496,7 +484,7 @@ END_TEST
 
 START_TEST(test_wal_bitflip_in_last_record_is_torn)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX];
     size_t len, last;
     qv_wal_counters st;
@@ -524,7 +512,7 @@ END_TEST
 
 START_TEST(test_wal_bitflip_in_middle_record_is_corrupt)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char path[PATH_MAX], off_s[64];
     size_t len, last, offs[16];
     qv_error e = {0};
@@ -556,7 +544,7 @@ END_TEST
 
 START_TEST(test_wal_damage_in_older_file_is_corrupt)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     char **names = NULL, older[PATH_MAX], middle[PATH_MAX];
     size_t count = 0, len;
     qv_error e = {0};
@@ -599,7 +587,7 @@ END_TEST
 
 START_TEST(test_wal_truncate_before)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     collected c = {0};
     qv_wal_counters st;
     uint64_t lsn;
@@ -643,7 +631,7 @@ END_TEST
 
 START_TEST(test_wal_rejects_bad_input)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     qv_wal_opts o = {.dir = NULL, .io = io};
     qv_error e = {0};
     qv_wal *w = NULL;
@@ -672,7 +660,7 @@ static qv_err failing_cb(void *ctx, uint8_t type, const void *p, size_t len, uin
 
 START_TEST(test_wal_large_records_and_buffer_flush)
 {
-    qv_io *io = open_io(_i);
+    qv_io *io = test_open_io(_i);
     size_t big = (size_t)5 << 20;
     uint8_t *p = malloc(big), blk[4096] = {0};
     qv_wal_opts o = {.dir = tmpdir, .io = io, .buffer_bytes = 64 << 10};
@@ -714,7 +702,7 @@ typedef struct fault_case {
 
 static void run_fault_case(int backend, const fault_case *fc, const char *sub)
 {
-    qv_io *inner = open_io(backend), *io = NULL;
+    qv_io *inner = test_open_io(backend), *io = NULL;
     qv_io_fault fault = {.op = fc->op, .nth = fc->nth, .errnum = fc->errnum, .torn = fc->torn};
     qv_err want = fc->errnum == ENOSPC ? QV_ENOSPC : QV_EIO;
     qv_io_faulty_counts before, after;
@@ -796,7 +784,7 @@ END_TEST
 
 START_TEST(test_wal_fault_under_concurrency)
 {
-    qv_io *inner = open_io(_i), *io = NULL;
+    qv_io *inner = test_open_io(_i), *io = NULL;
     qv_io_fault fault = {.op = QV_IO_FAULT_FSYNC, .nth = 25, .errnum = EIO};
     static gc_worker g[FT_THREADS];
     pthread_t th[FT_THREADS];

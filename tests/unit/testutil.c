@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "quiver/io.h"
+
 void test_mkdtemp(char *buf, size_t cap)
 {
     const char *base = getenv("TMPDIR");
@@ -31,4 +33,17 @@ int test_run_suite(Suite *s)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+qv_io *test_open_io(int i)
+{
+    qv_error e = {0};
+    qv_io *io = NULL;
+
+    if (qv_io_open_backend_index(i, &io, &e) != QV_OK) {
+        printf("backend %s unavailable here (%s); running with posix\n",
+               qv_io_backend_index_name(i), e.msg);
+        ck_assert_int_eq(qv_io_open_default("posix", &io, &e), QV_OK);
+    }
+    return io;
 }

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* store_search.c - exact k-NN over live rows: per shard, a filter bitmap (pre-filter),
+ * visibility and partitions form the candidate set; distances come from the SIMD kernels
+ * window by window; a bounded heap per query keeps the best k (ties by primary key).
+ * Scores are kept as "smaller is better" keys: L2 as is, IP and cosine negated. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/store_int.h"
+#include "quiver/alloc.h"
+#include "quiver/distance.h"
+
+#define WINDOW_ROWS 4096
+
+typedef struct cand {
+    float key; /* smaller is better */
+    uint32_t shard_ix;
+    uint64_t row;
+} cand;
+
+typedef struct heap {
+    cand *items; /* max-heap on (key, pk): the root is the worst kept hit */
+    size_t n, k;
+} heap;
+
+static _Thread_local const qv_coll_data *tl_coll;
+
+static int pk_cmp(const cand *a, const cand *b)
+{
+    const qv_colbuf *ca = &tl_coll->shards[a->shard_ix].rows.cols[tl_coll->pk_col];
+    const qv_colbuf *cb = &tl_coll->shards[b->shard_ix].rows.cols[tl_coll->pk_col];
+
+    if (ca->width) {
+        int64_t x, y;
+        memcpy(&x, qv_colbuf_fixed(ca, a->row), 8);
+        memcpy(&y, qv_colbuf_fixed(cb, b->row), 8);
+        return x < y ? -1 : x > y;
+    } else {
+        size_t na, nb;
+        const uint8_t *x = qv_colbuf_var(ca, a->row, &na), *y = qv_colbuf_var(cb, b->row, &nb);
+        int r = memcmp(x, y, na < nb ? na : nb);
+        return r ? r : (na > nb) - (na < nb);
+    }
+}
+
+/* a worse than b? */
+static bool worse(const cand *a, const cand *b)
+{
+    if (a->key != b->key)
+        return a->key > b->key;
+    return pk_cmp(a, b) > 0;
+}
+
+static void sift_down(heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && worse(&h->items[l], &h->items[m]))
+            m = l;
+        if (r < h->n && worse(&h->items[r], &h->items[m]))
+            m = r;
+        if (m == i)
+            return;
+        cand t = h->items[i];
+        h->items[i] = h->items[m];
+        h->items[m] = t;
+        i = m;
+    }
+}
+
+static void heap_push(heap *h, cand c)
+{
+    size_t i;
+
+    if (h->n == h->k) {
+        if (!worse(&h->items[0], &c))
+            return;
+        h->items[0] = c;
+        sift_down(h, 0);
+        return;
+    }
+    i = h->n++;
+    h->items[i] = c;
+    while (i && worse(&h->items[i], &h->items[(i - 1) / 2])) {
+        cand t = h->items[i];
+        h->items[i] = h->items[(i - 1) / 2];
+        h->items[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static bool in_partitions(const qv_search_opts *o, int64_t part)
+{
+    if (!o->partitions)
+        return true;
+    for (size_t i = 0; i < o->npartitions; i++)
+        if (o->partitions[i] == part)
+            return true;
+    return false;
+}
+
+/* Milvus range search: L2 keeps radius > d >= range_filter; IP/COSINE keep
+ * radius < d <= range_filter. */
+static bool in_range(const qv_search_opts *o, float d)
+{
+    if (o->metric == QV_METRIC_L2)
+        return (!o->has_radius || d < o->radius) && (!o->has_range_filter || d >= o->range_filter);
+    return (!o->has_radius || d > o->radius) && (!o->has_range_filter || d <= o->range_filter);
+}
+
+/* Candidate bitmap of one window: filter, not dead, in the partitions. */
+static qv_err window_allow(const shard *sh, size_t first, size_t n, const qv_search_opts *o,
+                           uint64_t *bits, qv_column *cols, qv_error *err)
+{
+    qv_column dyn;
+    qv_filter_batch fb;
+    qv_err rc;
+
+    if (o->filter && !qv_filter_matches_all(o->filter)) {
+        qv_rowbatch_view(&sh->rows, first, n, cols, &dyn, &fb);
+        if ((rc = qv_filter_eval(o->filter, &fb, bits, err)) != QV_OK)
+            return rc;
+    } else {
+        memset(bits, 0xff, qv_filter_words(n) * sizeof *bits);
+        if (n % 64)
+            bits[n / 64] = (1ull << (n % 64)) - 1;
+    }
+    for (size_t w = 0; w < qv_filter_words(n); w++) {
+        bits[w] &= ~sh->dead[first / 64 + w];
+        for (uint64_t m = bits[w]; o->partitions && m; m &= m - 1) {
+            size_t r = first + w * 64 + (size_t)__builtin_ctzll(m);
+            if (!in_partitions(o, sh->part_ids[r]))
+                bits[w] &= ~(1ull << (r % 64));
+        }
+    }
+    return QV_OK;
+}
+
+static void score_window(const shard *sh, uint32_t si, size_t first, size_t n,
+                         const qv_search_opts *o, size_t dim, const uint64_t *bits,
+                         float *dist, heap *heaps)
+{
+    const qv_distance_kernels *k = qv_distance_kernels_active();
+    const float *base = (const float *)sh->rows.cols[o->field].data.data + first * dim;
+
+    for (size_t q = 0; q < o->nq; q++) {
+        const float *query = o->queries + q * dim;
+        if (o->metric == QV_METRIC_L2)
+            k->l2sq_batch(query, base, n, dim, dist);
+        else
+            k->ip_batch(query, base, n, dim, dist);
+        for (size_t w = 0; w < qv_filter_words(n); w++) {
+            for (uint64_t m = bits[w]; m; m &= m - 1) {
+                size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+                float d = dist[i];
+                if (o->metric == QV_METRIC_COSINE) {
+                    float norm = sqrtf(k->norm_sq(base + i * dim, dim));
+                    d = norm > 0 ? d / norm : 0; /* queries arrive normalised */
+                }
+                if (!in_range(o, d))
+                    continue;
+                heap_push(&heaps[q], (cand){o->metric == QV_METRIC_L2 ? d : -d, si, first + i});
+            }
+        }
+    }
+}
+
+static int cand_order(const void *a, const void *b)
+{
+    return worse(a, b) ? 1 : worse(b, a) ? -1 : 0;
+}
+
+static qv_err collect(qv_coll_data *c, const qv_search_opts *o, heap *heaps,
+                      qv_search_result *out, qv_error *err)
+{
+    size_t total = 0;
+    qv_err rc = QV_OK;
+
+    for (size_t q = 0; q < o->nq; q++)
+        total += heaps[q].n;
+    if (!(out->first = qv_calloc(o->nq + 1, sizeof *out->first)) ||
+        !(out->distance = qv_calloc(total ? total : 1, sizeof *out->distance)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t q = 0, at = 0; q < o->nq && rc == QV_OK; q++) {
+        qsort(heaps[q].items, heaps[q].n, sizeof(cand), cand_order);
+        out->first[q] = at;
+        for (size_t i = 0; i < heaps[q].n && rc == QV_OK; i++, at++) {
+            uint32_t row = (uint32_t)heaps[q].items[i].row;
+            float key = heaps[q].items[i].key;
+            out->distance[at] = o->metric == QV_METRIC_L2 ? key : -key;
+            rc = qv_rowbatch_append_rows(&out->rows, &c->shards[heaps[q].items[i].shard_ix].rows,
+                                         &row, 1, err);
+        }
+    }
+    out->first[o->nq] = total;
+    return rc;
+}
+
+qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts *o,
+                      qv_search_result *out, qv_error *err)
+{
+    size_t dim = c->schema.fields[o->field].dim;
+    uint64_t *bits = qv_malloc(qv_filter_words(WINDOW_ROWS) * sizeof *bits);
+    float *dist = qv_malloc(WINDOW_ROWS * sizeof *dist);
+    qv_column *cols = qv_calloc(c->schema.field_count, sizeof *cols);
+    heap *heaps = qv_calloc(o->nq, sizeof *heaps);
+    size_t locked = 0;
+    qv_err rc = QV_OK;
+
+    memset(out, 0, sizeof *out);
+    if (!bits || !dist || !cols || !heaps || qv_rowbatch_init(&out->rows, s) != QV_OK)
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t q = 0; rc == QV_OK && q < o->nq; q++)
+        if (!(heaps[q].items = qv_malloc(o->k * sizeof(cand))))
+            rc = qv_error_set(err, QV_ENOMEM, "out of memory for %zu hits", o->k);
+        else
+            heaps[q].k = o->k;
+    tl_coll = c;
+    for (; locked < c->nshards && rc == QV_OK; locked++)
+        pthread_rwlock_rdlock(&c->shards[locked].lock);
+    for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
+        const shard *sh = &c->shards[si];
+        for (size_t first = 0; first < sh->rows.rows && rc == QV_OK; first += WINDOW_ROWS) {
+            size_t n = sh->rows.rows - first < WINDOW_ROWS ? sh->rows.rows - first : WINDOW_ROWS;
+            if ((rc = window_allow(sh, first, n, o, bits, cols, err)) == QV_OK)
+                score_window(sh, (uint32_t)si, first, n, o, dim, bits, dist, heaps);
+        }
+    }
+    if (rc == QV_OK)
+        rc = collect(c, o, heaps, out, err);
+    while (locked)
+        pthread_rwlock_unlock(&c->shards[--locked].lock);
+    for (size_t q = 0; heaps && q < o->nq; q++)
+        qv_free(heaps[q].items);
+    qv_free(heaps);
+    qv_free(cols);
+    qv_free(dist);
+    qv_free(bits);
+    if (rc != QV_OK)
+        qv_search_result_fini(out);
+    return rc;
+}
+
+void qv_search_result_fini(qv_search_result *r)
+{
+    if (!r)
+        return;
+    qv_free(r->first);
+    qv_free(r->distance);
+    qv_rowbatch_fini(&r->rows);
+    memset(r, 0, sizeof *r);
+}
