@@ -14,15 +14,17 @@
  *   like, [not] in, is [not] null     postfix on a value
  *   + -                     arithmetic on numbers (ints wrap as int64, / truncates,
  *   * / %                   division or modulo by zero yields null); Int op Int stays Int,
- *   **                      otherwise Double; ** is right-associative and always Double
+ *   **                      otherwise Double; ** is right-associative, always Double
+ *                           and binds tighter than unary minus (-2 ** 2 == -4)
  *   unary + - , exists      `exists path` is true when the JSON path is present
  *   primaries               literals, fields, paths, (expr), [list], {template}, calls
  * Literals: int64 (decimal, 0x hex, 0 octal, 0b binary; exact), floats, true/false in any
  * case, strings in '...' or "..." with C escapes (\n \t \" \' \\ \xHH \uXXXX \UXXXXXXXX,
  * \ooo; an unknown escape such as \% is kept as the two characters so like can see it),
- * r"raw" strings, lists [a, b, ...]. Keywords (and or not in like is null exists) are
- * case-insensitive. Fields: schema names; `$meta` and `$meta["k"]`; bare names not in the
- * schema are `$meta["name"]` when the schema enables dynamic fields, else an error.
+ * r"raw" strings, lists [a, b, ...]. String literals must be valid UTF-8. Keywords (and
+ * or not in like is null exists true false) are case-insensitive.
+ * Fields: schema names; `$meta` and `$meta["k"]`; bare names not in the schema are
+ * `$meta["name"]` when the schema enables dynamic fields, else an error.
  * Paths: `f["a"]["b"]`, `f["arr"][0]` on JSON fields and $meta, `arr[2]` on Array fields.
  * Functions (name case-insensitive): json_contains / array_contains (x, value),
  * json_contains_all / array_contains_all (x, list), json_contains_any /
@@ -40,7 +42,8 @@
  *   in, like are FALSE and != , not in are TRUE (Milvus's JSON rules). This is a known
  *   FALSE, not UNKNOWN, so `not (meta["x"] == 1)` selects rows without x.
  *   `x is null` is TRUE for a null field value and, for JSON paths, also when the path is
- *   missing or holds JSON null; it is never UNKNOWN.
+ *   missing or holds JSON null; it is never UNKNOWN. `exists p` is TRUE when the path is
+ *   present (even holding JSON null) and UNKNOWN on a null JSON row.
  *   Numbers compare exactly across Int64 and Double (no rounding of the int). A Float
  *   field compared directly with a constant compares in float precision (the constant is
  *   rounded to float first), so `f == 0.1` matches a row inserted as 0.1 (as Milvus).
@@ -120,14 +123,18 @@ bool qv_filter_pk_values(const qv_filter *f, const qv_value **vals, size_t *n);
  *               VarChar -> UTF-8 bytes (not NUL-terminated)
  *               JSON    -> one jsonb blob per row (quiver/jsonb.h), any JSON value
  *               Array   -> one jsonb blob per row holding a jsonb ARRAY whose elements
- *                          have the schema's element type (Bool, Int*, Float/Double as
- *                          jsonb double, VarChar as jsonb string)
+ *                          have the schema's element type: Bool as jsonb bool, Int* as
+ *                          jsonb int, Double as jsonb double, Float as the jsonb double
+ *                          of the float32 value ((double)f, so 0.1 is 0.10000000149...),
+ *                          VarChar as jsonb string
  *   offsets   variable-width only: rows+1 uint64_t; value i is
  *             data[offsets[i] .. offsets[i+1]) (offsets need not start at 0, so a batch
  *             may be a window into a larger column; they must be non-decreasing)
  *   valid     null bitmap: bit (i % 64) of word i / 64 set = row i is not null. NULL
- *             means no row is null. The content of a null row's value is ignored.
- *             An empty (0-byte) JSON value in a valid row reads as missing.
+ *             means no row is null. Read only for fields the schema marks nullable.
+ *             The content of a null row's value is ignored (offsets must still be
+ *             non-decreasing). An empty (0-byte) JSON/Array value in a valid row reads
+ *             as missing. A window that starts mid-word needs its own bitmap copy.
  *
  * The dynamic column ($meta) has type JSON and holds one jsonb OBJECT per row (an empty
  * or 0-byte value means no dynamic keys); batch.dynamic == NULL means no row has any. The
@@ -154,7 +161,6 @@ static inline size_t qv_filter_words(size_t n) { return (n + 63) / 64; }
 /* Evaluate f over batch b into out (qv_filter_words(b->rows) words, fully overwritten;
  * bit i set = row i matches; bits past rows are 0). QV_ENOMEM if temporaries cannot be
  * allocated, QV_EINTERNAL if a column the plan needs is missing or of the wrong type. */
-qv_err qv_filter_eval(const qv_filter *f, const qv_filter_batch *b, uint64_t *out,
-                      qv_error *err);
+qv_err qv_filter_eval(const qv_filter *f, const qv_filter_batch *b, uint64_t *out, qv_error *err);
 
 #endif

@@ -72,7 +72,7 @@ typedef enum qv_jsonb_type {
     QV_JSONB_INVALID = 0, /* absent (missing key, index out of range) or damaged */
     QV_JSONB_NULL,
     QV_JSONB_BOOL,
-    QV_JSONB_INT,    /* fits int64 exactly */
+    QV_JSONB_INT, /* fits int64 exactly */
     QV_JSONB_DOUBLE,
     QV_JSONB_STRING,
     QV_JSONB_ARRAY,

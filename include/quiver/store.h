@@ -3,12 +3,13 @@
  * durable truth) and an in-memory columnar copy rebuilt from it on start.
  *
  * Durability: a write is acknowledged only after the WAL fsync that covers it (group
- * commit across concurrent writers of a shard); it becomes visible to readers after
+ * commit across concurrent writers); it becomes visible to readers after
  * that fsync, applied in LSN order. A row's shard is qv_store_shard_of(pk) %
  * shards_num. Deletes and upserts are keyed by primary key: a shard keeps, per key,
  * the row of its latest version, so reads never see two versions of one key.
  *
- * Layout: <data_dir>/collections/<collection id>/shard-<n>/wal/ (names never appear in
+ * One WAL per collection (a batch spanning shards is one record: a crash keeps all of it
+ * or none). Layout: <data_dir>/collections/<collection id>/wal/ (names never appear in
  * paths, so no name can escape the data directory). */
 #ifndef QUIVER_STORE_H
 #define QUIVER_STORE_H

@@ -85,15 +85,24 @@ qv_err api_props(const qv_req *req, const char *key, qv_kvlist *out, qv_error *e
 
 qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
 {
-    qv_err rc;
+    qv_text_span span = {0};
+    qv_err rc = QV_OK;
 
-    if ((r->flags & QV_ROUTE_JSON) &&
-               (rc = qv_jdoc_parse(req->body, req->body_len, API_MAX_JSON_DEPTH, &req->doc,
-                                   &resp->err)) != QV_OK) {
+    if (r->flags & QV_ROUTE_ROWS)
+        rc = qv_codec_split_body(req->body, req->body_len, "data", API_MAX_JSON_DEPTH, &req->doc,
+                                 &span, &resp->err);
+    else if (r->flags & QV_ROUTE_JSON)
+        rc = qv_jdoc_parse(req->body, req->body_len, API_MAX_JSON_DEPTH, &req->doc, &resp->err);
+    if (rc != QV_OK)
         return rc;
-    }
+    req->data_off = span.off;
+    req->data_len = span.len;
     if (req->doc)
         req->root = qv_jdoc_root(req->doc);
+    /* dbName is a string in every request struct: another JSON type is 1801 */
+    if (req->root && (rc = qv_jget_str(req->root, "dbName", false, &(const char *){NULL}, NULL,
+                                       &resp->err)) != QV_OK)
+        return rc;
     return r->fn(req, resp);
 }
 

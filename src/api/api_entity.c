@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* api_entity.c - /v2/vectordb/entities/{insert,upsert,delete,get,query}. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api_int.h"

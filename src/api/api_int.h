@@ -58,7 +58,9 @@ qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *p
     X(part_get_stats)                                                                              \
     X(alias_create) X(alias_list) X(alias_describe) X(alias_alter) X(alias_drop)                   \
     X(index_create) X(index_list) X(index_describe) X(index_drop) X(index_alter_properties)        \
-    X(index_drop_properties)
+    X(index_drop_properties)                                                                       \
+    X(entity_insert) X(entity_upsert) X(entity_delete) X(entity_get) X(entity_query)               \
+    X(entity_search)
 
 #define API_DECLARE(name) qv_err api_##name(qv_req *req, qv_resp *resp);
 API_HANDLERS(API_DECLARE)

@@ -464,7 +464,7 @@ static qv_err decode_params(const qv_jval *params, qv_collection_info *spec, boo
 
 qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_error *err)
 {
-    const qv_jval *schema, *params, *index_params;
+    const qv_jval *schema, *params, *index_params, *fields = NULL, *functions = NULL;
     const char *name, *desc = "";
     bool quick, dynamic = true, dynamic_given = false, auto_id = false;
     int64_t max_length = QV_MAX_VARCHAR_LEN;
@@ -481,10 +481,18 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
     if (!(spec->db = qv_strdup(api_db(req))) || !(spec->name = qv_strdup(name)) ||
         !(spec->schema.description = qv_strdup(desc)))
         return NOMEM(err);
-    quick = !schema || qv_jarr_len(qv_jobj_get(schema, "fields")) == 0;
+    if ((rc = qv_jget_arr(schema, "fields", false, &fields, err)) != QV_OK ||
+        (rc = qv_jget_arr(schema, "functions", false, &functions, err)) != QV_OK)
+        return rc;
+    if (functions && qv_jarr_len(functions) > 0)
+        return qv_error_set(err, QV_EINVAL, "schema functions are not supported by Quiver yet "
+                                            "(and never in quick setup): invalid parameter");
+    quick = qv_jarr_len(fields) == 0;
+    /* Go's decoder matches keys case-insensitively: the docs and TS send schema.autoId */
     if ((rc = qv_jget_bool(req->root, "autoID", false, &auto_id, NULL, err)) != QV_OK ||
         (rc = qv_jget_bool(req->root, "autoId", false, &auto_id, NULL, err)) != QV_OK ||
         (rc = qv_jget_bool(schema, "autoID", false, &auto_id, NULL, err)) != QV_OK ||
+        (rc = qv_jget_bool(schema, "autoId", false, &auto_id, NULL, err)) != QV_OK ||
         (rc = qv_jget_bool(schema, "enableDynamicField", false, &dynamic, &dynamic_given, err)))
         return rc;
     spec->schema.auto_id = auto_id;

@@ -6,6 +6,7 @@
 
 #define V2 "/v2/vectordb/"
 #define POST(path, fn) {"POST", V2 path, api_##fn, QV_ROUTE_JSON}
+#define POST_ROWS(path, fn) {"POST", V2 path, api_##fn, QV_ROUTE_ROWS}
 #define GET(path, fn) {"GET", path, api_##fn, 0}
 
 static const qv_route routes[] = {
@@ -59,6 +60,13 @@ static const qv_route routes[] = {
     POST("indexes/drop", index_drop),
     POST("indexes/alter_properties", index_alter_properties),
     POST("indexes/drop_properties", index_drop_properties),
+
+    POST_ROWS("entities/insert", entity_insert),
+    POST_ROWS("entities/upsert", entity_upsert),
+    POST("entities/delete", entity_delete),
+    POST("entities/get", entity_get),
+    POST("entities/query", entity_query),
+    POST("entities/search", entity_search),
 
     {NULL, NULL, NULL, 0},
 };

@@ -259,7 +259,8 @@ bool qv_jsonb_iter_next(qv_jsonb_iter *it, const char **key, size_t *klen, qv_js
         if (!pair_at(it->c.p, it->pos, it->end, &k, &kl, &v))
             goto stop;
     } else {
-        if (it->pos >= it->end || (vs = jsonb_value_size(it->c.p + it->pos, it->end - it->pos)) == 0)
+        if (it->pos >= it->end ||
+            (vs = jsonb_value_size(it->c.p + it->pos, it->end - it->pos)) == 0)
             goto stop;
         v.p = it->c.p + it->pos;
         v.len = vs;
@@ -303,7 +304,8 @@ static bool equal_at(qv_jsonb a, qv_jsonb b, int depth)
 
     if (ta == QV_JSONB_INVALID || tb == QV_JSONB_INVALID || depth > QV_JSONB_MAX_DEPTH)
         return false;
-    if ((ta == QV_JSONB_INT || ta == QV_JSONB_DOUBLE) && (tb == QV_JSONB_INT || tb == QV_JSONB_DOUBLE)) {
+    if ((ta == QV_JSONB_INT || ta == QV_JSONB_DOUBLE) &&
+        (tb == QV_JSONB_INT || tb == QV_JSONB_DOUBLE)) {
         if (ta == QV_JSONB_INT && tb == QV_JSONB_INT)
             return qv_jsonb_get_int(a, &ia) && qv_jsonb_get_int(b, &ib) && ia == ib;
         if (ta == QV_JSONB_INT)

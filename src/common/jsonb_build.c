@@ -317,7 +317,8 @@ static bool dedupe_pairs(qv_jsonb_builder *b, size_t start, uint32_t *offs, size
     for (size_t i = 0, pos = HDR; i < m; i++) {
         size_t kl, vs;
         (void)pair_key(b->out.data + start, (uint32_t)pos, &kl);
-        vs = jsonb_value_size(b->out.data + start + pos + 4 + kl, b->out.len - start - pos - 4 - kl);
+        vs =
+            jsonb_value_size(b->out.data + start + pos + 4 + kl, b->out.len - start - pos - 4 - kl);
         offs[i] = (uint32_t)pos;
         pos += 4 + kl + vs;
     }

@@ -29,13 +29,27 @@ static void write_string(qv_buf *out, const char *s, size_t n)
         qv_buf_put(out, s + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
         default:
             memcpy(u, "\\u00", 4);
             u[4] = hex[c >> 4];
@@ -134,8 +148,8 @@ static qv_err jfail(jparse *p, const char *what)
 
 static void jws(jparse *p)
 {
-    while (p->pos < p->n && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
-                             p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
+    while (p->pos < p->n && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' ||
+                             p->s[p->pos] == '\r'))
         p->pos++;
 }
 
@@ -227,12 +241,26 @@ static qv_err jstring(jparse *p)
             break;
         c = (unsigned char)p->s[p->pos++];
         switch (c) {
-        case '"': case '\\': case '/': qv_buf_put_u8(&p->str, c); break;
-        case 'b': qv_buf_put_u8(&p->str, '\b'); break;
-        case 'f': qv_buf_put_u8(&p->str, '\f'); break;
-        case 'n': qv_buf_put_u8(&p->str, '\n'); break;
-        case 'r': qv_buf_put_u8(&p->str, '\r'); break;
-        case 't': qv_buf_put_u8(&p->str, '\t'); break;
+        case '"':
+        case '\\':
+        case '/':
+            qv_buf_put_u8(&p->str, c);
+            break;
+        case 'b':
+            qv_buf_put_u8(&p->str, '\b');
+            break;
+        case 'f':
+            qv_buf_put_u8(&p->str, '\f');
+            break;
+        case 'n':
+            qv_buf_put_u8(&p->str, '\n');
+            break;
+        case 'r':
+            qv_buf_put_u8(&p->str, '\r');
+            break;
+        case 't':
+            qv_buf_put_u8(&p->str, '\t');
+            break;
         case 'u': {
             uint32_t cp, lo;
             if (!jhex4(p, &cp))

@@ -165,6 +165,9 @@ static qv_err coll_drop(cat_state *s, const char *db, const char *name, qv_error
 
     if ((rc = cat_require_db(s, db, err)) != QV_OK)
         return rc;
+    if (cat_find_alias(s, db, name)) /* Milvus refuses rather than dropping nothing */
+        return qv_error_set(err, QV_EUNEXPECTED, "cannot drop the collection via alias = %s",
+                            name);
     if (!(ci = cat_find_collection(s, db, name)))
         return QV_OK;
     if (cat_aliases_of(s, db, name, &aliases) != QV_OK)
@@ -195,7 +198,7 @@ qv_err qv_catalog_has_collection(qv_catalog *c, const char *db, const char *name
     const cat_state *s = cat_read_begin(c);
     qv_err rc = cat_require_db(s, db, err);
 
-    *out = rc == QV_OK && cat_find_collection(s, db, name) != NULL;
+    *out = rc == QV_OK && cat_resolve(s, db, name) != NULL; /* Milvus resolves aliases */
     return cat_read_end(c, rc);
 }
 

@@ -78,19 +78,19 @@ qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *
 
 static void shard_fini(shard *sh)
 {
-    qv_wal_close(sh->wal);
     qv_rowbatch_fini(&sh->rows);
     qv_free(sh->part_ids);
     qv_free(sh->row_lsn);
     qv_free(sh->dead);
     pkmap_fini(&sh->pk);
     pthread_rwlock_destroy(&sh->lock);
-    pthread_mutex_destroy(&sh->seq_lock);
-    pthread_cond_destroy(&sh->seq_cond);
 }
 
 static void coll_free(qv_coll_data *c)
 {
+    qv_wal_close(c->wal);
+    pthread_mutex_destroy(&c->seq_lock);
+    pthread_cond_destroy(&c->seq_cond);
     for (size_t i = 0; c->shards && i < c->nshards; i++)
         shard_fini(&c->shards[i]);
     qv_free(c->shards);
@@ -112,46 +112,42 @@ void qv_store_close(qv_store *s)
     qv_free(s);
 }
 
-typedef struct replay_ctx {
-    qv_coll_data *c;
-    shard *sh;
-} replay_ctx;
-
 static qv_err replay_record(void *ctx, uint8_t type, const void *rec, size_t len, uint64_t lsn)
 {
-    replay_ctx *r = ctx;
+    qv_coll_data *c = ctx;
     qv_error err;
-    qv_err rc = store_apply(r->c, r->sh, type, rec, len, lsn, NULL, &err);
+    qv_err rc = store_apply(c, type, rec, len, lsn, NULL, &err);
 
     if (rc != QV_OK)
         qv_log_error("store", "collection %lld: WAL record %llu cannot be applied: %s",
-                     (long long)r->c->id, (unsigned long long)lsn, err.msg);
+                     (long long)c->id, (unsigned long long)lsn, err.msg);
     return rc;
 }
 
-static qv_err shard_open(qv_coll_data *c, size_t i, qv_io *io, qv_error *err)
+static qv_err shard_init(qv_coll_data *c, shard *sh, qv_error *err)
 {
-    shard *sh = &c->shards[i];
+    pthread_rwlock_init(&sh->lock, NULL);
+    pkmap_init(&sh->pk);
+    return qv_rowbatch_init(&sh->rows, &c->schema) == QV_OK
+               ? QV_OK
+               : qv_error_set(err, QV_ENOMEM, "out of memory");
+}
+
+/* Replay the collection's WAL into its shards. */
+static qv_err coll_replay(qv_coll_data *c, qv_io *io, qv_error *err)
+{
     char dir[4096];
     qv_wal_opts o = {.dir = dir, .io = io};
-    replay_ctx r = {c, sh};
     qv_err rc;
 
-    pthread_rwlock_init(&sh->lock, NULL);
-    pthread_mutex_init(&sh->seq_lock, NULL);
-    pthread_cond_init(&sh->seq_cond, NULL);
-    pkmap_init(&sh->pk);
-    if ((rc = qv_rowbatch_init(&sh->rows, &c->schema)) != QV_OK)
-        return qv_error_set(err, rc, "out of memory");
-    snprintf(dir, sizeof dir, "%s/shard-%zu", c->dir, i);
-    if ((rc = qv_io_mkdir(io, dir, err)) != QV_OK)
+    snprintf(dir, sizeof dir, "%s/wal", c->dir);
+    if ((rc = qv_wal_open(&o, replay_record, c, &c->wal, err)) != QV_OK)
         return rc;
-    snprintf(dir, sizeof dir, "%s/shard-%zu/wal", c->dir, i);
-    if ((rc = qv_wal_open(&o, replay_record, &r, &sh->wal, err)) != QV_OK)
-        return rc;
-    if (sh->rows.rows)
-        qv_log_info("store", "collection %lld shard %zu: replayed %zu rows (%llu live)",
-                    (long long)c->id, i, sh->rows.rows, (unsigned long long)sh->live);
+    for (size_t i = 0; i < c->nshards; i++)
+        if (c->shards[i].rows.rows)
+            qv_log_info("store", "collection %lld shard %zu: replayed %zu rows (%llu live)",
+                        (long long)c->id, i, c->shards[i].rows.rows,
+                        (unsigned long long)c->shards[i].live);
     return QV_OK;
 }
 
@@ -170,6 +166,8 @@ static qv_err coll_open(qv_store *s, const qv_collection_info *ci, qv_coll_data 
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     }
     atomic_init(&c->refs, 1); /* the store's reference */
+    pthread_mutex_init(&c->seq_lock, NULL);
+    pthread_cond_init(&c->seq_cond, NULL);
     c->id = ci->id;
     c->store = s;
     c->nshards = (size_t)ci->shards_num;
@@ -179,8 +177,10 @@ static qv_err coll_open(qv_store *s, const qv_collection_info *ci, qv_coll_data 
     if ((rc = qv_io_mkdir(s->io, c->dir, err)) != QV_OK)
         goto fail;
     for (size_t i = 0; i < c->nshards; i++)
-        if ((rc = shard_open(c, i, s->io, err)) != QV_OK)
+        if ((rc = shard_init(c, &c->shards[i], err)) != QV_OK)
             goto fail;
+    if ((rc = coll_replay(c, s->io, err)) != QV_OK)
+        goto fail;
     *out = c;
     return QV_OK;
 fail:
@@ -261,37 +261,30 @@ qv_err qv_store_drop(qv_store *s, int64_t collection_id, qv_error *err)
     return qv_io_sync_dir(s->io, s->dir, err);
 }
 
-qv_err store_commit(qv_coll_data *c, shard *sh, uint8_t type, const qv_buf *rec,
-                    uint64_t *affected, qv_error *err)
+qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *affected,
+                    qv_error *err)
 {
     uint64_t lsn = 0, ticket;
     qv_err rc;
 
-    pthread_mutex_lock(&sh->seq_lock);
-    rc = qv_wal_append(sh->wal, type, rec->data, rec->len, &lsn, err);
-    ticket = sh->next_ticket++;
-    pthread_mutex_unlock(&sh->seq_lock);
+    pthread_mutex_lock(&c->seq_lock);
+    rc = qv_wal_append(c->wal, type, rec->data, rec->len, &lsn, err);
+    ticket = c->next_ticket++;
+    pthread_mutex_unlock(&c->seq_lock);
     if (rc == QV_OK)
-        rc = qv_wal_sync(sh->wal, lsn, err); /* group commit: concurrent writers share it */
-    pthread_mutex_lock(&sh->seq_lock);
-    while (sh->apply_ticket != ticket)
-        pthread_cond_wait(&sh->seq_cond, &sh->seq_lock);
-    if (rc == QV_OK) {
-        pthread_rwlock_wrlock(&sh->lock);
-        rc = store_apply(c, sh, type, rec->data, rec->len, lsn, affected, err);
-        pthread_rwlock_unlock(&sh->lock);
-    }
-    sh->apply_ticket++;
-    pthread_cond_broadcast(&sh->seq_cond);
-    pthread_mutex_unlock(&sh->seq_lock);
+        rc = qv_wal_sync(c->wal, lsn, err); /* group commit: concurrent writers share it */
+    pthread_mutex_lock(&c->seq_lock);
+    while (c->apply_ticket != ticket)
+        pthread_cond_wait(&c->seq_cond, &c->seq_lock);
+    if (rc == QV_OK)
+        rc = store_apply(c, type, rec->data, rec->len, lsn, affected, err);
+    c->apply_ticket++;
+    pthread_cond_broadcast(&c->seq_cond);
+    pthread_mutex_unlock(&c->seq_lock);
     return rc;
 }
 
 qv_err qv_coll_flush(qv_coll_data *c, qv_error *err)
 {
-    qv_err rc = QV_OK;
-
-    for (size_t i = 0; i < c->nshards && rc == QV_OK; i++)
-        rc = qv_wal_sync(c->shards[i].wal, qv_wal_last_lsn(c->shards[i].wal), err);
-    return rc;
+    return qv_wal_sync(c->wal, UINT64_MAX, err);
 }

@@ -10,8 +10,12 @@
 #include "quiver/store.h"
 #include "quiver/wal.h"
 
-/* WAL record types. INSERT and UPSERT: u64 partition id + qv_rowbatch encoding.
- * DELETE: u32 count, then count keys (Int64: u64; VarChar: u32 length + bytes). */
+/* WAL records (one WAL per collection on this node, so a batch that spans shards is one
+ * record: all of it or none of it survives a crash):
+ *   INSERT, UPSERT: u64 partition id, u32 nparts, nparts x (u32 shard, u64 n, n bytes of
+ *                   qv_rowbatch encoding)
+ *   DELETE:         u32 nparts, nparts x (u32 shard, u64 n, n bytes of a qv_rowbatch whose
+ *                   primary-key column holds the keys) */
 enum { REC_INSERT = 1, REC_UPSERT = 2, REC_DELETE = 3 };
 
 typedef struct shard {
@@ -23,12 +27,6 @@ typedef struct shard {
     size_t meta_cap;
     pkmap pk;
     uint64_t live;
-    qv_wal *wal;
-    /* apply order = WAL order: each writer takes a ticket when it appends and applies
-     * when apply_ticket reaches it (after its fsync) */
-    pthread_mutex_t seq_lock; /* guards next_ticket, apply_ticket, the WAL append */
-    pthread_cond_t seq_cond;
-    uint64_t next_ticket, apply_ticket;
 } shard;
 
 struct qv_coll_data {
@@ -38,6 +36,12 @@ struct qv_coll_data {
     size_t pk_col;
     size_t nshards;
     shard *shards;
+    qv_wal *wal;
+    /* apply order = WAL order: each writer takes a ticket when it appends and applies
+     * when apply_ticket reaches it (after its fsync) */
+    pthread_mutex_t seq_lock; /* guards next_ticket, apply_ticket, the WAL append */
+    pthread_cond_t seq_cond;
+    uint64_t next_ticket, apply_ticket;
     char *dir;
     qv_store *store;
     struct qv_coll_data *next; /* in the store's list, guarded by the store lock */
@@ -54,11 +58,12 @@ struct qv_store {
 uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);
 bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b, size_t brow,
                         size_t pk_col);
-/* Apply a decoded record to a shard (caller holds the shard's write lock). */
-qv_err store_apply(qv_coll_data *c, shard *sh, uint8_t type, const void *rec, size_t len,
-                   uint64_t lsn, uint64_t *affected, qv_error *err);
-/* Append rec to the shard's WAL, fsync, apply in order; durable and visible on return. */
-qv_err store_commit(qv_coll_data *c, shard *sh, uint8_t type, const qv_buf *rec,
-                    uint64_t *affected, qv_error *err);
+/* Apply a record to the collection's shards (taking each shard's write lock). */
+qv_err store_apply(qv_coll_data *c, uint8_t type, const void *rec, size_t len, uint64_t lsn,
+                   uint64_t *affected, qv_error *err);
+/* Append rec to the collection's WAL, fsync, apply in order; durable and visible on
+ * return. */
+qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *affected,
+                    qv_error *err);
 
 #endif

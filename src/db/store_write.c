@@ -101,28 +101,69 @@ static qv_err apply_delete(qv_coll_data *c, shard *sh, const uint8_t *p, size_t 
     return QV_OK;
 }
 
-qv_err store_apply(qv_coll_data *c, shard *sh, uint8_t type, const void *rec, size_t len,
-                   uint64_t lsn, uint64_t *affected, qv_error *err)
+/* One part of a record: the shard and its encoded batch. */
+static qv_err next_part(qv_reader *r, const qv_coll_data *c, uint32_t *shard_ix,
+                        const void **p, size_t *len, qv_error *err)
 {
+    uint64_t n;
+
+    *shard_ix = qv_reader_u32(r);
+    n = qv_reader_u64(r);
+    if (r->failed || *shard_ix >= c->nshards || n > r->len - r->pos)
+        return qv_error_set(err, QV_ECORRUPT, "WAL record: bad part header");
+    *p = qv_reader_bytes(r, n);
+    *len = n;
+    return QV_OK;
+}
+
+static qv_err apply_part(qv_coll_data *c, uint8_t type, int64_t part, uint32_t si,
+                         const void *p, size_t len, uint64_t lsn, uint64_t *affected,
+                         qv_error *err)
+{
+    shard *sh = &c->shards[si];
     qv_rowbatch rows;
-    qv_reader r;
-    int64_t part;
     qv_err rc;
 
-    if (type == REC_DELETE)
-        return apply_delete(c, sh, rec, len, affected, err);
-    if (type != REC_INSERT && type != REC_UPSERT)
-        return qv_error_set(err, QV_ECORRUPT, "unknown WAL record type %u", type);
-    qv_reader_init(&r, rec, len);
-    part = (int64_t)qv_reader_u64(&r);
-    if (r.failed)
-        return qv_error_set(err, QV_ECORRUPT, "short WAL record");
-    if ((rc = qv_rowbatch_decode(&c->schema, (const uint8_t *)rec + 8, len - 8, &rows, err)))
+    if (type == REC_DELETE) {
+        pthread_rwlock_wrlock(&sh->lock);
+        rc = apply_delete(c, sh, p, len, affected, err);
+        pthread_rwlock_unlock(&sh->lock);
         return rc;
+    }
+    if ((rc = qv_rowbatch_decode(&c->schema, p, len, &rows, err)) != QV_OK)
+        return rc;
+    pthread_rwlock_wrlock(&sh->lock);
     rc = apply_rows(c, sh, part, &rows, lsn, err);
+    pthread_rwlock_unlock(&sh->lock);
     if (rc == QV_OK && affected)
         *affected += rows.rows;
     qv_rowbatch_fini(&rows);
+    return rc;
+}
+
+qv_err store_apply(qv_coll_data *c, uint8_t type, const void *rec, size_t len, uint64_t lsn,
+                   uint64_t *affected, qv_error *err)
+{
+    qv_reader r;
+    int64_t part = 0;
+    uint32_t nparts;
+    qv_err rc = QV_OK;
+
+    if (type != REC_INSERT && type != REC_UPSERT && type != REC_DELETE)
+        return qv_error_set(err, QV_ECORRUPT, "unknown WAL record type %u", type);
+    qv_reader_init(&r, rec, len);
+    if (type != REC_DELETE)
+        part = (int64_t)qv_reader_u64(&r);
+    nparts = qv_reader_u32(&r);
+    if (r.failed || nparts > c->nshards)
+        return qv_error_set(err, QV_ECORRUPT, "WAL record: bad header");
+    for (uint32_t i = 0; i < nparts && rc == QV_OK; i++) {
+        uint32_t si = 0;
+        const void *p = NULL;
+        size_t n = 0;
+        if ((rc = next_part(&r, c, &si, &p, &n, err)) == QV_OK)
+            rc = apply_part(c, type, part, si, p, n, lsn, affected, err);
+    }
     return rc;
 }
 
@@ -154,58 +195,68 @@ static qv_err split_by_shard(qv_coll_data *c, const qv_rowbatch *b, qv_rowbatch 
     return rc;
 }
 
-static qv_err commit_rows(qv_coll_data *c, shard *sh, uint8_t type, int64_t part,
-                          const qv_rowbatch *b, qv_error *err)
+/* Encode parts[nshards] (empty ones skipped) after the record's header. */
+static void encode_parts(const qv_coll_data *c, const qv_rowbatch *parts, qv_buf *rec)
 {
-    qv_buf rec;
-    qv_err rc;
+    uint32_t n = 0;
 
-    qv_buf_init(&rec);
-    qv_buf_put_u64(&rec, (uint64_t)part);
-    qv_rowbatch_encode(b, &rec);
-    if ((rc = qv_buf_status(&rec, err)) == QV_OK) {
-        if (rec.len > QV_WAL_MAX_RECORD_BYTES)
-            rc = qv_error_set(err, QV_EINVAL,
-                              "batch of %zu rows encodes to %zu bytes, over the %zu-byte record "
-                              "limit; send smaller batches",
-                              b->rows, rec.len, QV_WAL_MAX_RECORD_BYTES);
-        else
-            rc = store_commit(c, sh, type, &rec, NULL, err);
+    for (size_t sh = 0; sh < c->nshards; sh++)
+        n += parts[sh].rows > 0;
+    qv_buf_put_u32(rec, n);
+    for (size_t sh = 0; sh < c->nshards; sh++) {
+        size_t len_at;
+        if (!parts[sh].rows)
+            continue;
+        qv_buf_put_u32(rec, (uint32_t)sh);
+        len_at = rec->len;
+        qv_buf_put_u64(rec, 0);
+        qv_rowbatch_encode(&parts[sh], rec);
+        if (!rec->failed)
+            qv_store_le64(rec->data + len_at, rec->len - len_at - 8);
     }
-    qv_buf_fini(&rec);
-    return rc;
 }
 
-static qv_err write_rows(qv_coll_data *c, uint8_t type, int64_t part, const qv_rowbatch *b,
-                         qv_error *err)
+/* One record for the whole batch, split by shard inside. */
+static qv_err write_record(qv_coll_data *c, uint8_t type, int64_t part, const qv_rowbatch *b,
+                           uint64_t *affected, qv_error *err)
 {
-    qv_rowbatch *parts;
-    qv_err rc;
+    qv_rowbatch *parts = qv_calloc(c->nshards, sizeof *parts);
+    qv_buf rec;
+    qv_err rc = parts ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
 
-    if (c->nshards == 1)
-        return commit_rows(c, &c->shards[0], type, part, b, err);
-    if (!(parts = qv_calloc(c->nshards, sizeof *parts)))
-        return qv_error_set(err, QV_ENOMEM, "out of memory");
-    rc = split_by_shard(c, b, parts, err);
-    for (size_t s = 0; s < c->nshards && rc == QV_OK; s++)
-        if (parts[s].rows)
-            rc = commit_rows(c, &c->shards[s], type, part, &parts[s], err);
-    for (size_t s = 0; s < c->nshards; s++)
-        qv_rowbatch_fini(&parts[s]);
+    qv_buf_init(&rec);
+    if (rc == QV_OK)
+        rc = split_by_shard(c, b, parts, err);
+    if (rc == QV_OK) {
+        if (type != REC_DELETE)
+            qv_buf_put_u64(&rec, (uint64_t)part);
+        encode_parts(c, parts, &rec);
+        rc = qv_buf_status(&rec, err);
+    }
+    if (rc == QV_OK && rec.len > QV_WAL_MAX_RECORD_BYTES)
+        rc = qv_error_set(err, QV_EINVAL,
+                          "batch of %zu rows encodes to %zu bytes, over the %zu-byte record "
+                          "limit; send smaller batches",
+                          b->rows, rec.len, QV_WAL_MAX_RECORD_BYTES);
+    if (rc == QV_OK)
+        rc = store_commit(c, type, &rec, affected, err);
+    for (size_t sh = 0; parts && sh < c->nshards; sh++)
+        qv_rowbatch_fini(&parts[sh]);
     qv_free(parts);
+    qv_buf_fini(&rec);
     return rc;
 }
 
 qv_err qv_coll_insert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
                       qv_error *err)
 {
-    return write_rows(c, REC_INSERT, partition_id, rows, err);
+    return write_record(c, REC_INSERT, partition_id, rows, NULL, err);
 }
 
 qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
                       qv_error *err)
 {
-    return write_rows(c, REC_UPSERT, partition_id, rows, err);
+    return write_record(c, REC_UPSERT, partition_id, rows, NULL, err);
 }
 
 qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
@@ -213,30 +264,14 @@ qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partit
 {
     qv_query_opts q = {.filter = f, .partitions = partitions, .npartitions = npartitions,
                        .limit = UINT64_MAX};
-    qv_rowbatch hits, *keys = NULL;
-    qv_buf rec;
+    qv_rowbatch hits;
     qv_err rc;
 
     *deleted = 0;
     if ((rc = qv_coll_query(c, &c->schema, &q, &hits, NULL, err)) != QV_OK)
         return rc;
-    qv_buf_init(&rec);
-    if (hits.rows && !(keys = qv_calloc(c->nshards, sizeof *keys)))
-        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-    if (keys)
-        rc = split_by_shard(c, &hits, keys, err);
-    for (size_t s = 0; keys && s < c->nshards && rc == QV_OK; s++) {
-        if (!keys[s].rows)
-            continue;
-        rec.len = 0;
-        qv_rowbatch_encode(&keys[s], &rec);
-        if ((rc = qv_buf_status(&rec, err)) == QV_OK)
-            rc = store_commit(c, &c->shards[s], REC_DELETE, &rec, deleted, err);
-    }
-    for (size_t s = 0; keys && s < c->nshards; s++)
-        qv_rowbatch_fini(&keys[s]);
-    qv_free(keys);
-    qv_buf_fini(&rec);
+    if (hits.rows)
+        rc = write_record(c, REC_DELETE, 0, &hits, deleted, err);
     qv_rowbatch_fini(&hits);
     return rc;
 }

@@ -4,8 +4,8 @@
  * point-lookup shortcut. */
 #include <string.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
 static void apply_defaults(qv_filter_opts *o)
 {
@@ -115,8 +115,8 @@ qv_err qv_filter_compile(const qv_schema *schema, const char *expr, size_t expr_
     c.schema = schema;
     c.err = err;
     if (c.len > c.lim.max_expr_bytes)
-        return filter_fail_nopos(&c, "expression is %zu bytes, more than the limit of %zu",
-                                 c.len, c.lim.max_expr_bytes);
+        return filter_fail_nopos(&c, "expression is %zu bytes, more than the limit of %zu", c.len,
+                                 c.lim.max_expr_bytes);
     if ((f = qv_calloc(1, sizeof *f)) == NULL)
         return qv_error_set(err, QV_ENOMEM, "out of memory compiling a filter");
     c.plan = f;

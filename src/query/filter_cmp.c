@@ -26,12 +26,24 @@
 #define CMP_OPS(E, T, OP, A, B)                                                                    \
     do {                                                                                           \
         switch (OP) {                                                                              \
-        case OP_EQ: LOOP_BITS(E, T, (A) == (B)); break;                                            \
-        case OP_NE: LOOP_BITS(E, T, (A) != (B)); break;                                            \
-        case OP_LT: LOOP_BITS(E, T, (A) < (B)); break;                                             \
-        case OP_LE: LOOP_BITS(E, T, (A) <= (B)); break;                                            \
-        case OP_GT: LOOP_BITS(E, T, (A) > (B)); break;                                             \
-        default: LOOP_BITS(E, T, (A) >= (B)); break;                                               \
+        case OP_EQ:                                                                                \
+            LOOP_BITS(E, T, (A) == (B));                                                           \
+            break;                                                                                 \
+        case OP_NE:                                                                                \
+            LOOP_BITS(E, T, (A) != (B));                                                           \
+            break;                                                                                 \
+        case OP_LT:                                                                                \
+            LOOP_BITS(E, T, (A) < (B));                                                            \
+            break;                                                                                 \
+        case OP_LE:                                                                                \
+            LOOP_BITS(E, T, (A) <= (B));                                                           \
+            break;                                                                                 \
+        case OP_GT:                                                                                \
+            LOOP_BITS(E, T, (A) > (B));                                                            \
+            break;                                                                                 \
+        default:                                                                                   \
+            LOOP_BITS(E, T, (A) >= (B));                                                           \
+            break;                                                                                 \
         }                                                                                          \
     } while (0)
 
@@ -120,7 +132,8 @@ static bool cmp_col_const(ectx *e, const fnode *n, uint64_t *t)
         double v;
         if (k->c.kind == C_FLOAT)
             v = k->c.d;
-        else if (k->c.kind == C_INT && k->c.i >= -(INT64_C(1) << 53) && k->c.i <= (INT64_C(1) << 53))
+        else if (k->c.kind == C_INT && k->c.i >= -(INT64_C(1) << 53) &&
+                 k->c.i <= (INT64_C(1) << 53))
             v = (double)k->c.i; /* exact */
         else
             return false;
@@ -164,7 +177,9 @@ static void cmp_vecs(ectx *e, fop op, const fvec *a, const fvec *b, uint64_t *t)
     } else if (a->kind == VK_I64 && b->kind == VK_F64) {
         LOOP_BITS(e, t, filter_ord_holds(qv_jsonb_cmp_int_double(a->i[r * sa], b->d[r * sb]), op));
     } else if (a->kind == VK_F64 && b->kind == VK_I64) {
-        LOOP_BITS(e, t, filter_ord_holds(filter_num_cmp(false, 0, a->d[r * sa], true, b->i[r * sb], 0), op));
+        LOOP_BITS(
+            e, t,
+            filter_ord_holds(filter_num_cmp(false, 0, a->d[r * sa], true, b->i[r * sb], 0), op));
     } else if (a->kind == VK_BOOL && b->kind == VK_BOOL && (op == OP_EQ || op == OP_NE)) {
         CMP_OPS(e, t, op, a->b[r * sa] != 0, b->b[r * sb] != 0);
     } else {

@@ -5,8 +5,8 @@
  * follows the plan, whose height the parser bounded. */
 #include <string.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
 uint64_t *filter_bm_new(ectx *e)
 {
@@ -212,7 +212,8 @@ static qv_err eval_pred(ectx *e, const fnode *n, pres *p)
     case N_CONTAINS:
         return eval_rowwise(e, n, p);
     default:
-        return qv_error_set(e->err, QV_EINTERNAL, "filter: node %d is not a predicate", (int)n->kind);
+        return qv_error_set(e->err, QV_EINTERNAL, "filter: node %d is not a predicate",
+                            (int)n->kind);
     }
 }
 
@@ -240,7 +241,8 @@ static qv_err check_batch(const qv_filter *f, const qv_filter_batch *b, qv_error
     }
     if (f->uses_dynamic && b->dynamic && b->rows &&
         (b->dynamic->type != QV_TYPE_JSON || !b->dynamic->offsets))
-        return qv_error_set(err, QV_EINTERNAL, "filter: the dynamic column must be JSON with offsets");
+        return qv_error_set(err, QV_EINTERNAL,
+                            "filter: the dynamic column must be JSON with offsets");
     return QV_OK;
 }
 

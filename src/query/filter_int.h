@@ -39,10 +39,28 @@ typedef enum tok_kind {
     T_STRING, /* str/slen, unescaped */
     T_IDENT,  /* str/slen; keywords are identifiers matched case-insensitively */
     T_META,   /* $meta */
-    T_LPAREN, T_RPAREN, T_LBRACK, T_RBRACK, T_LBRACE, T_RBRACE, T_COMMA,
-    T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE,
-    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_POW,
-    T_ANDAND, T_OROR, T_BANG,
+    T_LPAREN,
+    T_RPAREN,
+    T_LBRACK,
+    T_RBRACK,
+    T_LBRACE,
+    T_RBRACE,
+    T_COMMA,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
+    T_EQ,
+    T_NE,
+    T_PLUS,
+    T_MINUS,
+    T_STAR,
+    T_SLASH,
+    T_PERCENT,
+    T_POW,
+    T_ANDAND,
+    T_OROR,
+    T_BANG,
     T_BITOP, /* & | ^ ~ << >>: recognised only to refuse them clearly */
 } tok_kind;
 
@@ -72,8 +90,18 @@ typedef struct cval {
 /* ---- nodes ---------------------------------------------------------------------------- */
 
 typedef enum fop {
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,      /* comparisons */
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_POW, /* arithmetic */
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE, /* comparisons */
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_MOD,
+    OP_POW, /* arithmetic */
 } fop;
 
 typedef enum nkind {
@@ -89,7 +117,9 @@ typedef enum nkind {
     N_NEG,      /* -kids[0] */
     N_ARRLEN,   /* array_length(kids[0]) */
     /* predicates */
-    N_AND, N_OR, N_NOT,
+    N_AND,
+    N_OR,
+    N_NOT,
     N_CMP,      /* kids[0] op kids[1]; after check a constant is always kids[1] */
     N_RANGE,    /* parse only: kids[0] op kids[1] op2 kids[2] */
     N_IN,       /* kids[0] [not] in kids[1] (list constant); negate */
@@ -102,7 +132,15 @@ typedef enum nkind {
 
 /* Static types after checking. */
 typedef enum fty {
-    TY_NONE, TY_BOOL, TY_INT, TY_FLOAT, TY_STR, TY_JSON, TY_ARRAY, TY_LIST, TY_PRED,
+    TY_NONE,
+    TY_BOOL,
+    TY_INT,
+    TY_FLOAT,
+    TY_STR,
+    TY_JSON,
+    TY_ARRAY,
+    TY_LIST,
+    TY_PRED,
 } fty;
 
 typedef enum cmode { CM_ONE, CM_ALL, CM_ANY } cmode;
@@ -153,17 +191,17 @@ struct fnode {
     cval c;           /* N_CONST */
     const char *name; /* N_IDENT, N_TEMPLATE, N_CALL */
     size_t nlen;
-    int field;        /* N_FIELD, N_PATH: schema index; -1 = $meta */
-    qv_type ftype;    /* N_FIELD, N_PATH base: the column type */
-    qv_type etype;    /* Array element type */
+    int field;     /* N_FIELD, N_PATH: schema index; -1 = $meta */
+    qv_type ftype; /* N_FIELD, N_PATH base: the column type */
+    qv_type etype; /* Array element type */
     bool nullable;
-    pstep *steps;     /* N_PATH */
+    pstep *steps; /* N_PATH */
     size_t nsteps;
     fnode **kids;
     size_t nkids;
-    like_pat like;    /* N_LIKE */
-    in_set set;       /* N_IN */
-    qv_jsonb cj;      /* N_CONTAINS: the constant as jsonb; N_CONST C_JSON view */
+    like_pat like; /* N_LIKE */
+    in_set set;    /* N_IN */
+    qv_jsonb cj;   /* N_CONTAINS: the constant as jsonb; N_CONST C_JSON view */
 };
 
 /* Per-field info kept by the plan (the schema is not retained). */
@@ -193,8 +231,8 @@ typedef struct fctx {
     size_t lexpos; /* next byte to lex */
     ftok win[2];   /* lookahead window, filled on demand */
     size_t nwin;
-    bool failed;   /* an error was reported; the first one wins */
-    qv_err code;   /* ... and its code */
+    bool failed; /* an error was reported; the first one wins */
+    qv_err code; /* ... and its code */
     uint32_t depth;
     uint32_t nodes;
     qv_filter_opts lim;
@@ -205,7 +243,8 @@ typedef struct fctx {
 } fctx;
 
 /* Errors in Milvus's wording; syntax errors append " at position N". */
-qv_err filter_fail(fctx *c, uint32_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+qv_err filter_fail(fctx *c, uint32_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 qv_err filter_fail_nopos(fctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 qv_err filter_nomem(fctx *c);
 
@@ -217,10 +256,32 @@ qv_err filter_parse(fctx *c, fnode **out);
 qv_err filter_set_kids(fctx *c, fnode *n, fnode *const *kids, size_t nk, bool enforce);
 qv_err filter_check(fctx *c, fnode **root);
 
+/* Checker internals shared by filter_check.c (values) and filter_check_pred.c. */
+qv_err filter_check_value(fctx *c, fnode **pn);
+qv_err filter_check_pred(fctx *c, fnode **pn);
+const char *filter_ty_name(const fnode *n); /* "Int64", "VarChar", ... for messages */
+fnode *filter_new_const(fctx *c, uint32_t pos, const cval *v);
+fnode *filter_bool_const(fctx *c, uint32_t pos, bool b);
+/* A constant as a jsonb blob in the arena; numbers rounded to float when float_prec. */
+qv_err filter_encode_const(fctx *c, const cval *v, bool float_prec, qv_jsonb *out);
+fty filter_field_ty(qv_type t);
+bool filter_name_is(const fnode *n, const char *s); /* case-insensitive name match */
+static inline bool is_num(fty t) { return t == TY_INT || t == TY_FLOAT; }
+static inline bool is_const(const fnode *n) { return n->kind == N_CONST; }
+static inline double cnum(const cval *v) { return v->kind == C_INT ? (double)v->i : v->d; }
+
 /* A dynamically typed value of one row: what JSON paths, JSON/Array fields and
  * arithmetic over them evaluate to. CT_MISSING and CT_NULL compare as "different from
  * everything" (Milvus's JSON rules). */
-typedef enum cell_type { CT_MISSING, CT_NULL, CT_BOOL, CT_INT, CT_FLOAT, CT_STR, CT_JSON } cell_type;
+typedef enum cell_type {
+    CT_MISSING,
+    CT_NULL,
+    CT_BOOL,
+    CT_INT,
+    CT_FLOAT,
+    CT_STR,
+    CT_JSON
+} cell_type;
 typedef struct fcell {
     uint8_t t;
     union {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
 /* ---- arena ---------------------------------------------------------------------------- */
 
@@ -178,14 +178,33 @@ static qv_err lex_escape(fctx *c, size_t *i, char *out, size_t *o)
     int ndig = 0;
 
     switch (ch) {
-    case 'n': out[(*o)++] = '\n'; break;
-    case 't': out[(*o)++] = '\t'; break;
-    case 'r': out[(*o)++] = '\r'; break;
-    case 'a': out[(*o)++] = '\a'; break;
-    case 'b': out[(*o)++] = '\b'; break;
-    case 'f': out[(*o)++] = '\f'; break;
-    case 'v': out[(*o)++] = '\v'; break;
-    case '\\': case '\'': case '"': case '?': out[(*o)++] = ch; break;
+    case 'n':
+        out[(*o)++] = '\n';
+        break;
+    case 't':
+        out[(*o)++] = '\t';
+        break;
+    case 'r':
+        out[(*o)++] = '\r';
+        break;
+    case 'a':
+        out[(*o)++] = '\a';
+        break;
+    case 'b':
+        out[(*o)++] = '\b';
+        break;
+    case 'f':
+        out[(*o)++] = '\f';
+        break;
+    case 'v':
+        out[(*o)++] = '\v';
+        break;
+    case '\\':
+    case '\'':
+    case '"':
+    case '?':
+        out[(*o)++] = ch;
+        break;
     case 'x':
         while (ndig < 2 && *i + 1 < c->len && hexdig(s[*i + 1]) >= 0) {
             cp = cp << 4 | (uint32_t)hexdig(s[++*i]);
@@ -195,7 +214,8 @@ static qv_err lex_escape(fctx *c, size_t *i, char *out, size_t *o)
             return filter_fail(c, (uint32_t)*i, "invalid \\x escape");
         out[(*o)++] = (char)cp;
         break;
-    case 'u': case 'U': {
+    case 'u':
+    case 'U': {
         int need = ch == 'u' ? 4 : 8;
         for (int k = 0; k < need; k++) {
             if (*i + 1 >= c->len || hexdig(s[*i + 1]) < 0)
@@ -348,17 +368,16 @@ static tok_kind two_char(const char *s, size_t left, size_t *len)
     static const struct {
         char a, b;
         tok_kind k;
-    } two[] = {{'<', '=', T_LE}, {'>', '=', T_GE}, {'=', '=', T_EQ}, {'!', '=', T_NE},
-               {'*', '*', T_POW}, {'&', '&', T_ANDAND}, {'|', '|', T_OROR},
-               {'<', '<', T_BITOP}, {'>', '>', T_BITOP}};
+    } two[] = {{'<', '=', T_LE},   {'>', '=', T_GE},    {'=', '=', T_EQ},
+               {'!', '=', T_NE},   {'*', '*', T_POW},   {'&', '&', T_ANDAND},
+               {'|', '|', T_OROR}, {'<', '<', T_BITOP}, {'>', '>', T_BITOP}};
     static const struct {
         char a;
         tok_kind k;
-    } one[] = {{'(', T_LPAREN}, {')', T_RPAREN}, {'[', T_LBRACK}, {']', T_RBRACK},
-               {'{', T_LBRACE}, {'}', T_RBRACE}, {',', T_COMMA}, {'<', T_LT}, {'>', T_GT},
-               {'+', T_PLUS}, {'-', T_MINUS}, {'*', T_STAR}, {'/', T_SLASH},
-               {'%', T_PERCENT}, {'!', T_BANG}, {'&', T_BITOP}, {'|', T_BITOP},
-               {'^', T_BITOP}, {'~', T_BITOP}};
+    } one[] = {{'(', T_LPAREN}, {')', T_RPAREN}, {'[', T_LBRACK}, {']', T_RBRACK},  {'{', T_LBRACE},
+               {'}', T_RBRACE}, {',', T_COMMA},  {'<', T_LT},     {'>', T_GT},      {'+', T_PLUS},
+               {'-', T_MINUS},  {'*', T_STAR},   {'/', T_SLASH},  {'%', T_PERCENT}, {'!', T_BANG},
+               {'&', T_BITOP},  {'|', T_BITOP},  {'^', T_BITOP},  {'~', T_BITOP}};
 
     for (size_t k = 0; left >= 2 && k < sizeof two / sizeof two[0]; k++)
         if (s[0] == two[k].a && s[1] == two[k].b) {

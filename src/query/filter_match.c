@@ -11,17 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
 bool filter_arith_i64(fop op, int64_t a, int64_t b, int64_t *out)
 {
     uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
 
     switch (op) {
-    case OP_ADD: *out = (int64_t)(ua + ub); return true;
-    case OP_SUB: *out = (int64_t)(ua - ub); return true;
-    case OP_MUL: *out = (int64_t)(ua * ub); return true;
+    case OP_ADD:
+        *out = (int64_t)(ua + ub);
+        return true;
+    case OP_SUB:
+        *out = (int64_t)(ua - ub);
+        return true;
+    case OP_MUL:
+        *out = (int64_t)(ua * ub);
+        return true;
     case OP_DIV:
         if (b == 0)
             return false;
@@ -41,9 +47,15 @@ bool filter_arith_i64(fop op, int64_t a, int64_t b, int64_t *out)
 bool filter_arith_f64(fop op, double a, double b, double *out)
 {
     switch (op) {
-    case OP_ADD: *out = a + b; return true;
-    case OP_SUB: *out = a - b; return true;
-    case OP_MUL: *out = a * b; return true;
+    case OP_ADD:
+        *out = a + b;
+        return true;
+    case OP_SUB:
+        *out = a - b;
+        return true;
+    case OP_MUL:
+        *out = a * b;
+        return true;
     case OP_DIV:
         if (b == 0)
             return false;
@@ -80,13 +92,20 @@ int filter_num_cmp(bool ai, int64_t i1, double d1, bool bi, int64_t i2, double d
 bool filter_ord_holds(int r, fop op)
 {
     switch (op) {
-    case OP_EQ: return r == 0;
-    case OP_NE: return r != 0; /* includes unordered (NaN) */
-    case OP_LT: return r == -1;
-    case OP_LE: return r == -1 || r == 0;
-    case OP_GT: return r == 1;
-    case OP_GE: return r == 1 || r == 0;
-    default: return false;
+    case OP_EQ:
+        return r == 0;
+    case OP_NE:
+        return r != 0; /* includes unordered (NaN) */
+    case OP_LT:
+        return r == -1;
+    case OP_LE:
+        return r == -1 || r == 0;
+    case OP_GT:
+        return r == 1;
+    case OP_GE:
+        return r == 1 || r == 0;
+    default:
+        return false;
     }
 }
 
@@ -170,9 +189,8 @@ bool filter_cell_cmp(const fcell *a, const fcell *b, fop op)
     bool an = a->t == CT_INT || a->t == CT_FLOAT, bn = b->t == CT_INT || b->t == CT_FLOAT;
 
     if (an && bn)
-        return filter_ord_holds(filter_num_cmp(a->t == CT_INT, a->u.i, a->u.d, b->t == CT_INT, b->u.i,
-                                        b->u.d),
-                         op);
+        return filter_ord_holds(
+            filter_num_cmp(a->t == CT_INT, a->u.i, a->u.d, b->t == CT_INT, b->u.i, b->u.d), op);
     if (a->t != b->t || a->t == CT_MISSING || a->t == CT_NULL)
         return op == OP_NE;
     switch (a->t) {
@@ -341,12 +359,18 @@ bool filter_in_jsonb(const in_set *s, qv_jsonb v)
 bool filter_cell_in(const in_set *s, const fcell *v)
 {
     switch (v->t) {
-    case CT_INT: return filter_in_int(s, v->u.i);
-    case CT_FLOAT: return filter_in_double(s, v->u.d);
-    case CT_STR: return filter_in_str(s, v->u.s.p, v->u.s.n);
-    case CT_BOOL: return v->u.b ? s->has_true : s->has_false;
-    case CT_JSON: return filter_in_jsonb(s, v->u.j);
-    default: return false;
+    case CT_INT:
+        return filter_in_int(s, v->u.i);
+    case CT_FLOAT:
+        return filter_in_double(s, v->u.d);
+    case CT_STR:
+        return filter_in_str(s, v->u.s.p, v->u.s.n);
+    case CT_BOOL:
+        return v->u.b ? s->has_true : s->has_false;
+    case CT_JSON:
+        return filter_in_jsonb(s, v->u.j);
+    default:
+        return false;
     }
 }
 

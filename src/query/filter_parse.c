@@ -11,8 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
 /* Make the window hold n tokens. A lexing error leaves T_EOF tokens behind; the error
  * was recorded first, so the parser's follow-up complaint does not replace it. */
@@ -161,8 +161,7 @@ static bool is_not(ftok t) { return t.kind == T_BANG || is_kw(t, "not"); }
 typedef qv_err (*parse_fn)(fctx *c, fnode **out);
 
 /* n-ary chain of one logical operator, built iteratively */
-static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(ftok), parse_fn sub,
-                          fnode **out)
+static qv_err parse_chain(fctx *c, nkind kind, bool (*is_op)(ftok), parse_fn sub, fnode **out)
 {
     nvec v = {0};
     fnode *first, *n;
@@ -203,13 +202,26 @@ done:
 static bool relop(ftok t, fop *op)
 {
     switch (t.kind) {
-    case T_LT: *op = OP_LT; return true;
-    case T_LE: *op = OP_LE; return true;
-    case T_GT: *op = OP_GT; return true;
-    case T_GE: *op = OP_GE; return true;
-    case T_EQ: *op = OP_EQ; return true;
-    case T_NE: *op = OP_NE; return true;
-    default: return false;
+    case T_LT:
+        *op = OP_LT;
+        return true;
+    case T_LE:
+        *op = OP_LE;
+        return true;
+    case T_GT:
+        *op = OP_GT;
+        return true;
+    case T_GE:
+        *op = OP_GE;
+        return true;
+    case T_EQ:
+        *op = OP_EQ;
+        return true;
+    case T_NE:
+        *op = OP_NE;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -273,8 +285,7 @@ static qv_err parse_cmp(fctx *c, fnode **out)
         return QV_OK;
     }
     if (!((ascending(op) && ascending(op2)) || (descending(op) && descending(op2))))
-        return filter_fail(c, t2.pos,
-                           "chained comparisons must form a range such as 1 < x <= 5");
+        return filter_fail(c, t2.pos, "chained comparisons must form a range such as 1 < x <= 5");
     next(c);
     if ((rc = parse_add(c, &third)) != QV_OK)
         return rc;
@@ -322,7 +333,10 @@ static qv_err parse_not(fctx *c, fnode **out)
     return QV_OK;
 }
 
-static qv_err parse_and(fctx *c, fnode **out) { return parse_chain(c, N_AND, is_and, parse_not, out); }
+static qv_err parse_and(fctx *c, fnode **out)
+{
+    return parse_chain(c, N_AND, is_and, parse_not, out);
+}
 static qv_err parse_or(fctx *c, fnode **out) { return parse_chain(c, N_OR, is_or, parse_and, out); }
 
 static qv_err parse_binary(fctx *c, fnode **out, bool additive)

@@ -6,10 +6,13 @@
  * dynamic). Division or modulo by zero makes that row null. */
 #include <string.h>
 
-#include "quiver/alloc.h"
 #include "query/filter_int.h"
+#include "quiver/alloc.h"
 
-static qv_err nomem(ectx *e) { return qv_error_set(e->err, QV_ENOMEM, "out of memory evaluating a filter"); }
+static qv_err nomem(ectx *e)
+{
+    return qv_error_set(e->err, QV_ENOMEM, "out of memory evaluating a filter");
+}
 
 void filter_vec_fini(fvec *v)
 {
@@ -209,12 +212,16 @@ static qv_err and_valid(ectx *e, const fvec *a, const fvec *b, fvec *out, bool f
     if ((m = out->own[1] = qv_malloc(e->words * sizeof *m)) == NULL)
         return nomem(e);
     for (size_t w = 0; w < e->words; w++)
-        m[w] = (a->valid ? a->valid[w] : ~(uint64_t)0) & (b && b->valid ? b->valid[w] : ~(uint64_t)0);
+        m[w] =
+            (a->valid ? a->valid[w] : ~(uint64_t)0) & (b && b->valid ? b->valid[w] : ~(uint64_t)0);
     out->valid = m;
     return QV_OK;
 }
 
-static void clear_valid(fvec *v, size_t r) { ((uint64_t *)v->own[1])[r >> 6] &= ~((uint64_t)1 << (r & 63)); }
+static void clear_valid(fvec *v, size_t r)
+{
+    ((uint64_t *)v->own[1])[r >> 6] &= ~((uint64_t)1 << (r & 63));
+}
 
 static qv_err arith_typed(ectx *e, fop op, const fvec *a, const fvec *b, fvec *v)
 {

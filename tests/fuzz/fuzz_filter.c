@@ -25,12 +25,18 @@ static const struct {
     qv_type type, etype;
     bool nullable, pk;
 } defs[] = {
-    {"id", QV_TYPE_INT64, 0, false, true},    {"vec", QV_TYPE_FLOAT_VECTOR, 0, false, false},
-    {"b", QV_TYPE_BOOL, 0, true, false},      {"i8", QV_TYPE_INT8, 0, false, false},
-    {"i16", QV_TYPE_INT16, 0, false, false},  {"i32", QV_TYPE_INT32, 0, true, false},
-    {"i64", QV_TYPE_INT64, 0, false, false},  {"f", QV_TYPE_FLOAT, 0, false, false},
-    {"d", QV_TYPE_DOUBLE, 0, true, false},    {"s", QV_TYPE_VARCHAR, 0, true, false},
-    {"j", QV_TYPE_JSON, 0, true, false},      {"ai", QV_TYPE_ARRAY, QV_TYPE_INT64, true, false},
+    {"id", QV_TYPE_INT64, 0, false, true},
+    {"vec", QV_TYPE_FLOAT_VECTOR, 0, false, false},
+    {"b", QV_TYPE_BOOL, 0, true, false},
+    {"i8", QV_TYPE_INT8, 0, false, false},
+    {"i16", QV_TYPE_INT16, 0, false, false},
+    {"i32", QV_TYPE_INT32, 0, true, false},
+    {"i64", QV_TYPE_INT64, 0, false, false},
+    {"f", QV_TYPE_FLOAT, 0, false, false},
+    {"d", QV_TYPE_DOUBLE, 0, true, false},
+    {"s", QV_TYPE_VARCHAR, 0, true, false},
+    {"j", QV_TYPE_JSON, 0, true, false},
+    {"ai", QV_TYPE_ARRAY, QV_TYPE_INT64, true, false},
     {"as", QV_TYPE_ARRAY, QV_TYPE_VARCHAR, false, false},
     {"af", QV_TYPE_ARRAY, QV_TYPE_FLOAT, false, false},
 };
@@ -51,9 +57,9 @@ static const char s_bytes[] = "applebananaapricot50% off";
 static const uint64_t s_off[ROWS + 1] = {0, 5, 11, 11, 18, 25};
 static const uint64_t s_valid[1] = {0x1B};
 
-static const char *j_text[ROWS] = {
-    "{\"a\":1,\"b\":{\"c\":\"x\"},\"arr\":[1,2,3]}", "{\"a\":2.5,\"arr\":[4]}", "null",
-    "{\"a\":\"str\",\"arr\":[1,\"1\",true]}", "[1,2]"};
+static const char *j_text[ROWS] = {"{\"a\":1,\"b\":{\"c\":\"x\"},\"arr\":[1,2,3]}",
+                                   "{\"a\":2.5,\"arr\":[4]}", "null",
+                                   "{\"a\":\"str\",\"arr\":[1,\"1\",true]}", "[1,2]"};
 static const char *ai_text[ROWS] = {"[1,2,3]", "[]", "null", "[5,5,6]", "[1]"};
 static const char *as_text[ROWS] = {"[\"x\",\"y\"]", "[\"z\"]", "[]", "[\"x\"]", "[\"a%b\"]"};
 static const char *af_text[ROWS] = {"[0.5]", "[]", "[1.5]", "[0.25]", "[2.0]"};

@@ -79,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)walk(qv_jsonb_root(p, n), 0);
         t = to_text(qv_jsonb_root(p, n), &tl);
         qv_jsonb_builder_reset(&b);
-        if (qv_jsonb_parse_json(&b, t, tl, NULL) != QV_OK || qv_jsonb_finish(&b, &p, &n, NULL) != QV_OK)
+        if (qv_jsonb_parse_json(&b, t, tl, NULL) != QV_OK ||
+            qv_jsonb_finish(&b, &p, &n, NULL) != QV_OK)
             abort();
         t2 = to_text(qv_jsonb_root(p, n), &tl2);
         if (tl != tl2 || memcmp(t, t2, tl) != 0)

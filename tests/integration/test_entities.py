@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 SCHEMA = {
     "autoID": False,
@@ -14,7 +15,7 @@ SCHEMA = {
     "fields": [
         {"fieldName": "id", "dataType": "Int64", "isPrimary": True},
         {"fieldName": "vec", "dataType": "FloatVector", "elementTypeParams": {"dim": 4}},
-        {"fieldName": "title", "dataType": "VarChar", "elementTypeParams": {"max_length": 16}},
+        {"fieldName": "title", "dataType": "VarChar", "elementTypeParams": {"max_length": 24}},
         {"fieldName": "score", "dataType": "Double", "nullable": True},
         {"fieldName": "count", "dataType": "Int32", "defaultValue": 7},
         {"fieldName": "flag", "dataType": "Bool"},
@@ -84,7 +85,7 @@ def test_batch_is_refused_whole_with_row_and_field(node):
     r = node.post("entities/insert", {"collectionName": "ent", "data": bad})
     assert r.code == 1804, r
     assert "fail to deal the insert data" in r.message and "[2]" in r.message and "vec" in r.message
-    for broken, field in ((dict(row(0), title="x" * 17), "title"),
+    for broken, field in ((dict(row(0), title="x" * 25), "title"),
                           (dict(row(0), count="seven"), "count"),
                           ({k: v for k, v in row(0).items() if k != "flag"}, "flag")):
         r = node.post("entities/insert", {"collectionName": "ent", "data": [row(9), broken]})
@@ -128,7 +129,7 @@ def test_kill9_keeps_every_acknowledged_row(node):
 
     def client(base):
         i = 0
-        s = node.new_session()
+        s = requests.Session()
         while not stop.is_set():
             rows = [row(base + i + j) for j in range(20)]
             try:

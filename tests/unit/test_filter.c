@@ -63,32 +63,49 @@ static const fdef table_fields[] = {
 #define NTABLE_FIELDS (sizeof table_fields / sizeof table_fields[0])
 
 static const char *const table_rows[] = {
-    "{\"id\":0,\"b\":true,\"i8\":-5,\"i16\":300,\"i32\":7,\"i64\":10,\"f\":0.1,\"d\":1.5,\"s\":\"apple\","
-    "\"j\":{\"a\":1,\"b\":{\"c\":\"x\"},\"arr\":[1,2,3],\"n\":null},\"ai\":[1,2,3],\"as\":[\"x\",\"y\"],"
+    "{\"id\":0,\"b\":true,\"i8\":-5,\"i16\":300,\"i32\":7,\"i64\":10,\"f\":0.1,\"d\":1.5,\"s\":"
+    "\"apple\","
+    "\"j\":{\"a\":1,\"b\":{\"c\":\"x\"},\"arr\":[1,2,3],\"n\":null},\"ai\":[1,2,3],\"as\":[\"x\","
+    "\"y\"],"
     "\"af\":[0.1,0.5],\"ab\":[true],\"uid\":5,\"name\":\"alice\",\"tags\":[\"a\",\"b\"]}",
-    "{\"id\":1,\"b\":false,\"i8\":0,\"i16\":-1,\"i32\":null,\"i64\":20,\"f\":2.5,\"d\":null,\"s\":\"banana\","
-    "\"j\":{\"a\":2.5,\"b\":{\"c\":\"y\"},\"arr\":[4]},\"ai\":[],\"as\":[\"z\"],\"af\":[],\"ab\":[false,true],"
+    "{\"id\":1,\"b\":false,\"i8\":0,\"i16\":-1,\"i32\":null,\"i64\":20,\"f\":2.5,\"d\":null,\"s\":"
+    "\"banana\","
+    "\"j\":{\"a\":2.5,\"b\":{\"c\":\"y\"},\"arr\":[4]},\"ai\":[],\"as\":[\"z\"],\"af\":[],\"ab\":["
+    "false,true],"
     "\"uid\":6,\"name\":\"bob\"}",
-    "{\"id\":2,\"b\":null,\"i8\":127,\"i16\":0,\"i32\":-7,\"i64\":-30,\"f\":-1.0,\"d\":-2.25,\"s\":null,"
-    "\"j\":null,\"ai\":null,\"as\":[],\"af\":[1.5],\"ab\":[],\"uid\":\"7\",\"extra\":{\"k\":[1,{\"z\":true}]}}",
-    "{\"id\":3,\"b\":true,\"i8\":-128,\"i16\":32767,\"i32\":100,\"i64\":9223372036854775807,\"f\":100.0,"
-    "\"d\":0.0,\"s\":\"apricot\",\"j\":{\"a\":\"str\",\"arr\":[1,\"1\",true]},\"ai\":[5,5,6],\"as\":[\"x\"],"
+    "{\"id\":2,\"b\":null,\"i8\":127,\"i16\":0,\"i32\":-7,\"i64\":-30,\"f\":-1.0,\"d\":-2.25,\"s\":"
+    "null,"
+    "\"j\":null,\"ai\":null,\"as\":[],\"af\":[1.5],\"ab\":[],\"uid\":\"7\",\"extra\":{\"k\":[1,{"
+    "\"z\":true}]}}",
+    "{\"id\":3,\"b\":true,\"i8\":-128,\"i16\":32767,\"i32\":100,\"i64\":9223372036854775807,\"f\":"
+    "100.0,"
+    "\"d\":0.0,\"s\":\"apricot\",\"j\":{\"a\":\"str\",\"arr\":[1,\"1\",true]},\"ai\":[5,5,6],"
+    "\"as\":[\"x\"],"
     "\"af\":[0.1],\"ab\":[true,true],\"uid\":5.0,\"name\":\"carol\",\"tags\":[\"b\"]}",
-    "{\"id\":4,\"b\":false,\"i8\":1,\"i16\":2,\"i32\":3,\"i64\":-9223372036854775808,\"f\":0.5,\"d\":3.0,"
-    "\"s\":\"\",\"j\":[1,2],\"ai\":[1],\"as\":[\"a%b\",\"a_b\"],\"af\":[2.0],\"ab\":[false],\"name\":\"Dave\"}",
-    "{\"id\":5,\"b\":true,\"i8\":10,\"i16\":10,\"i32\":10,\"i64\":10,\"f\":10.0,\"d\":10.0,\"s\":\"50% off\","
-    "\"j\":{\"a\":1.0,\"flag\":true},\"ai\":[10,20],\"as\":[\"50%\"],\"af\":[10.0],\"ab\":[true],\"uid\":100,"
+    "{\"id\":4,\"b\":false,\"i8\":1,\"i16\":2,\"i32\":3,\"i64\":-9223372036854775808,\"f\":0.5,"
+    "\"d\":3.0,"
+    "\"s\":\"\",\"j\":[1,2],\"ai\":[1],\"as\":[\"a%b\",\"a_b\"],\"af\":[2.0],\"ab\":[false],"
+    "\"name\":\"Dave\"}",
+    "{\"id\":5,\"b\":true,\"i8\":10,\"i16\":10,\"i32\":10,\"i64\":10,\"f\":10.0,\"d\":10.0,\"s\":"
+    "\"50% off\","
+    "\"j\":{\"a\":1.0,\"flag\":true},\"ai\":[10,20],\"as\":[\"50%\"],\"af\":[10.0],\"ab\":[true],"
+    "\"uid\":100,"
     "\"name\":\"eve\",\"flag\":true}",
     "{\"id\":6,\"b\":false,\"i8\":-1,\"i16\":-1,\"i32\":-1,\"i64\":-1,\"f\":-0.5,\"d\":-0.5,"
     "\"s\":\"h\\u00e9llo w\\u00f6rld\",\"j\":{\"b\":{\"c\":\"x\",\"d\":[{\"e\":1}]}},\"ai\":[-1],"
     "\"as\":[\"\\u00e9\"],\"af\":[-0.5],\"ab\":[],\"uid\":-1,\"name\":\"frank\",\"score\":0.75}",
-    "{\"id\":7,\"b\":true,\"i8\":2,\"i16\":4,\"i32\":8,\"i64\":16,\"f\":32.0,\"d\":64.0,\"s\":\"a_c\","
-    "\"j\":{\"a\":null},\"ai\":[2,4,8],\"as\":[\"abc\",\"abd\"],\"af\":[0.25],\"ab\":[true,false],\"uid\":10,"
+    "{\"id\":7,\"b\":true,\"i8\":2,\"i16\":4,\"i32\":8,\"i64\":16,\"f\":32.0,\"d\":64.0,\"s\":\"a_"
+    "c\","
+    "\"j\":{\"a\":null},\"ai\":[2,4,8],\"as\":[\"abc\",\"abd\"],\"af\":[0.25],\"ab\":[true,false],"
+    "\"uid\":10,"
     "\"name\":\"gina\",\"score\":1.5,\"tags\":[]}",
-    "{\"id\":8,\"b\":null,\"i8\":3,\"i16\":9,\"i32\":null,\"i64\":27,\"f\":81.0,\"d\":null,\"s\":\"abc\","
-    "\"j\":{},\"ai\":null,\"as\":[\"q\"],\"af\":[3.0],\"ab\":[false],\"uid\":null,\"name\":\"hank\"}",
+    "{\"id\":8,\"b\":null,\"i8\":3,\"i16\":9,\"i32\":null,\"i64\":27,\"f\":81.0,\"d\":null,\"s\":"
+    "\"abc\","
+    "\"j\":{},\"ai\":null,\"as\":[\"q\"],\"af\":[3.0],\"ab\":[false],\"uid\":null,\"name\":"
+    "\"hank\"}",
     "{\"id\":9,\"b\":false,\"i8\":4,\"i16\":16,\"i32\":64,\"i64\":256,\"f\":1024.0,\"d\":4096.0,"
-    "\"s\":\"x\\\"y'z\",\"j\":{\"a\":[1,2],\"arr\":[[1,2],[3]]},\"ai\":[1,2],\"as\":[\"x\",\"y\",\"z\"],"
+    "\"s\":\"x\\\"y'z\",\"j\":{\"a\":[1,2],\"arr\":[[1,2],[3]]},\"ai\":[1,2],\"as\":[\"x\",\"y\","
+    "\"z\"],"
     "\"af\":[1.0,2.0],\"ab\":[true],\"uid\":9223372036854775807,\"name\":\"ivy\"}",
 };
 #define NTABLE_ROWS (sizeof table_rows / sizeof table_rows[0])
@@ -120,10 +137,16 @@ static void *tb_keep(tbatch *t, void *p)
 static size_t type_width(qv_type ty)
 {
     switch (ty) {
-    case QV_TYPE_BOOL: case QV_TYPE_INT8: return 1;
-    case QV_TYPE_INT16: return 2;
-    case QV_TYPE_INT32: case QV_TYPE_FLOAT: return 4;
-    default: return 8;
+    case QV_TYPE_BOOL:
+    case QV_TYPE_INT8:
+        return 1;
+    case QV_TYPE_INT16:
+        return 2;
+    case QV_TYPE_INT32:
+    case QV_TYPE_FLOAT:
+        return 4;
+    default:
+        return 8;
     }
 }
 
@@ -136,13 +159,34 @@ static void put_fixed(uint8_t *dst, qv_type ty, qv_jsonb v)
     (void)qv_jsonb_get_double(v, &d);
     (void)qv_jsonb_get_bool(v, &b);
     switch (ty) {
-    case QV_TYPE_BOOL: dst[0] = b; break;
-    case QV_TYPE_INT8: { int8_t x = (int8_t)i; memcpy(dst, &x, 1); break; }
-    case QV_TYPE_INT16: { int16_t x = (int16_t)i; memcpy(dst, &x, 2); break; }
-    case QV_TYPE_INT32: { int32_t x = (int32_t)i; memcpy(dst, &x, 4); break; }
-    case QV_TYPE_INT64: memcpy(dst, &i, 8); break;
-    case QV_TYPE_FLOAT: { float x = (float)d; memcpy(dst, &x, 4); break; }
-    default: memcpy(dst, &d, 8);
+    case QV_TYPE_BOOL:
+        dst[0] = b;
+        break;
+    case QV_TYPE_INT8: {
+        int8_t x = (int8_t)i;
+        memcpy(dst, &x, 1);
+        break;
+    }
+    case QV_TYPE_INT16: {
+        int16_t x = (int16_t)i;
+        memcpy(dst, &x, 2);
+        break;
+    }
+    case QV_TYPE_INT32: {
+        int32_t x = (int32_t)i;
+        memcpy(dst, &x, 4);
+        break;
+    }
+    case QV_TYPE_INT64:
+        memcpy(dst, &i, 8);
+        break;
+    case QV_TYPE_FLOAT: {
+        float x = (float)d;
+        memcpy(dst, &x, 4);
+        break;
+    }
+    default:
+        memcpy(dst, &d, 8);
     }
 }
 
@@ -182,7 +226,8 @@ static void tb_build(tbatch *t, const qv_schema *s, const char *const *rows, siz
             uint64_t *off = tb_keep(t, qv_calloc(n + 1, sizeof *off));
             qv_buf_init(&data);
             for (size_t r = 0; r < n; r++) {
-                qv_jsonb v = qv_jsonb_find(qv_jsonb_root(t->row[r], t->rowlen[r]), f->name, strlen(f->name));
+                qv_jsonb v =
+                    qv_jsonb_find(qv_jsonb_root(t->row[r], t->rowlen[r]), f->name, strlen(f->name));
                 bool isnull = qv_jsonb_typeof(v) == QV_JSONB_NULL || !qv_jsonb_present(v);
                 off[r] = data.len;
                 if (isnull) {
@@ -226,7 +271,8 @@ static void tb_build(tbatch *t, const qv_schema *s, const char *const *rows, siz
             size_t w = type_width(f->type);
             uint8_t *data = tb_keep(t, qv_calloc(n + 1, w));
             for (size_t r = 0; r < n; r++) {
-                qv_jsonb v = qv_jsonb_find(qv_jsonb_root(t->row[r], t->rowlen[r]), f->name, strlen(f->name));
+                qv_jsonb v =
+                    qv_jsonb_find(qv_jsonb_root(t->row[r], t->rowlen[r]), f->name, strlen(f->name));
                 if (qv_jsonb_typeof(v) == QV_JSONB_NULL || !qv_jsonb_present(v)) {
                     ck_assert_msg(f->nullable, "row %zu: %s is required", r, f->name);
                     continue;
@@ -793,9 +839,9 @@ START_TEST(test_error_message_format)
                      QV_EINVAL);
     ck_assert_str_eq(err.msg, "failed to create query plan: cannot parse expression: nope > 1, "
                               "error: field nope not exist at position 0");
-    ck_assert_int_eq(qv_filter_compile(&plain, "$meta[\"a\"] > 1", 14, NULL, &(qv_filter *){NULL},
-                                       &err),
-                     QV_EINVAL);
+    ck_assert_int_eq(
+        qv_filter_compile(&plain, "$meta[\"a\"] > 1", 14, NULL, &(qv_filter *){NULL}, &err),
+        QV_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "no dynamic field"));
     qv_schema_fini(&plain);
     /* a long expression is echoed truncated so the detail still fits */
@@ -859,7 +905,8 @@ START_TEST(test_templates)
     run_template("{lo} < i8 < {hi}", "{\"lo\":1,\"hi\":5}", "7 8 9", NULL);
     run_template("j[\"a\"] == {v}", "{\"v\":[1,2]}", "9", NULL);
     run_template("i64 in {mixed}", "{\"mixed\":[10,\"x\",2.5]}", "", "does not match type");
-    run_template("i64 > {missing}", "{\"min\":1}", NULL, "template variable name {missing} is not found");
+    run_template("i64 > {missing}", "{\"min\":1}", NULL,
+                 "template variable name {missing} is not found");
     run_template("i64 in {x}", "{\"x\":5}", NULL, "must be a list");
     run_template("i64 > {x}", "{\"x\":null}", NULL, "template value is null");
     run_template("i64 > {x}", "[1]", NULL, "exprParams must be an object");
@@ -878,8 +925,8 @@ static void expect_pk(const char *expr, const char *want)
     size_t used = 0;
 
     got[0] = '\0';
-    ck_assert_msg(qv_filter_compile(&tschema, expr, strlen(expr), NULL, &f, &err) == QV_OK, "%s: %s",
-                  expr, err.msg);
+    ck_assert_msg(qv_filter_compile(&tschema, expr, strlen(expr), NULL, &f, &err) == QV_OK,
+                  "%s: %s", expr, err.msg);
     if (!want) {
         ck_assert_msg(!qv_filter_pk_values(f, &v, &n), "%s: unexpected pk list", expr);
     } else {
@@ -915,7 +962,8 @@ START_TEST(test_pk_values)
         const qv_value *v;
         size_t n;
         make_schema(&vs, vf, 2, false);
-        ck_assert_int_eq(qv_filter_compile(&vs, "pk in ['b', \"a\", 'b']", 21, NULL, &f, NULL), QV_OK);
+        ck_assert_int_eq(qv_filter_compile(&vs, "pk in ['b', \"a\", 'b']", 21, NULL, &f, NULL),
+                         QV_OK);
         ck_assert(qv_filter_pk_values(f, &v, &n));
         ck_assert_uint_eq(n, 2);
         ck_assert_int_eq(v[0].type, QV_TYPE_VARCHAR);
@@ -947,8 +995,8 @@ START_TEST(test_plan_accessors)
     ck_assert_int_eq(qv_filter_compile(&tschema, "1 < 2 or i64 > 0", 16, NULL, &f, NULL), QV_OK);
     ck_assert(qv_filter_matches_all(f));
     qv_filter_free(f);
-    ck_assert_int_eq(qv_filter_compile(&tschema, "i64 > 1 and s == 'x' or uid == 1", 32, NULL, &f, NULL),
-                     QV_OK);
+    ck_assert_int_eq(
+        qv_filter_compile(&tschema, "i64 > 1 and s == 'x' or uid == 1", 32, NULL, &f, NULL), QV_OK);
     ck_assert(!qv_filter_matches_all(f));
     ck_assert_uint_eq(qv_filter_field_mask(f), (1u << 6) | (1u << 9));
     ck_assert(qv_filter_uses_dynamic(f));
@@ -970,7 +1018,8 @@ START_TEST(test_batches)
     qv_column cols[NTABLE_FIELDS];
     qv_filter_batch b;
 
-    ck_assert_int_eq(qv_filter_compile(&tschema, "i64 > 0 and s like 'a%'", 23, NULL, &f, NULL), QV_OK);
+    ck_assert_int_eq(qv_filter_compile(&tschema, "i64 > 0 and s like 'a%'", 23, NULL, &f, NULL),
+                     QV_OK);
     /* only the two columns the plan reads */
     memset(cols, 0, sizeof cols);
     cols[6] = tb.cols[6];
@@ -1018,8 +1067,9 @@ START_TEST(test_batches)
         b.rows = 7;
         b.cols = cols;
         b.dynamic = &dyn;
-        ck_assert_int_eq(run(&tschema, &b, "i32 > 0 or uid > 5 or s like 'a%'", NULL, got, sizeof got, &err),
-                         QV_OK);
+        ck_assert_int_eq(
+            run(&tschema, &b, "i32 > 0 or uid > 5 or s like 'a%'", NULL, got, sizeof got, &err),
+            QV_OK);
         /* rows 3,4,5,7,9 -> window positions 0,1,2,4,6; row 8: s like a% (abc) -> 5 */
         ck_assert_str_eq(got, "0 1 2 4 5 6");
     }
@@ -1168,22 +1218,19 @@ END_TEST
  * rounded to float, wrapping int64 arithmetic, division by zero = null. */
 
 static const fdef diff_fields[] = {
-    {"id", QV_TYPE_INT64, 0, false, true},
-    {"v", QV_TYPE_FLOAT_VECTOR, 0, false, false},
-    {"a", QV_TYPE_INT32, 0, true, false},
-    {"n", QV_TYPE_INT64, 0, false, false},
-    {"x", QV_TYPE_DOUBLE, 0, true, false},
-    {"f", QV_TYPE_FLOAT, 0, false, false},
-    {"s", QV_TYPE_VARCHAR, 0, true, false},
-    {"t", QV_TYPE_BOOL, 0, true, false},
-    {"j", QV_TYPE_JSON, 0, true, false},
-    {"arr", QV_TYPE_ARRAY, QV_TYPE_INT64, true, false},
+    {"id", QV_TYPE_INT64, 0, false, true},  {"v", QV_TYPE_FLOAT_VECTOR, 0, false, false},
+    {"a", QV_TYPE_INT32, 0, true, false},   {"n", QV_TYPE_INT64, 0, false, false},
+    {"x", QV_TYPE_DOUBLE, 0, true, false},  {"f", QV_TYPE_FLOAT, 0, false, false},
+    {"s", QV_TYPE_VARCHAR, 0, true, false}, {"t", QV_TYPE_BOOL, 0, true, false},
+    {"j", QV_TYPE_JSON, 0, true, false},    {"arr", QV_TYPE_ARRAY, QV_TYPE_INT64, true, false},
 };
 enum { DF_A = 2, DF_N, DF_X, DF_F, DF_S, DF_T, DF_J, DF_ARR };
 
-static const char *const dstrings[] = {"", "a", "ab", "abc", "b", "ba", "a%b", "a_b", "\xc3\xa9", "B", "a\\b"};
-static const char *const dpatterns[] = {"a%", "%b", "%a%", "a_", "_", "%", "a\\%b", "a\\_b",
-                                        "\xc3\xa9%", "%b%a%", "_b%", "a__", "", "ab", "%\\\\b"};
+static const char *const dstrings[] = {"",    "a",   "ab",       "abc", "b",   "ba",
+                                       "a%b", "a_b", "\xc3\xa9", "B",   "a\\b"};
+static const char *const dpatterns[] = {"a%",  "%b",    "%a%",   "a_",        "_",
+                                        "%",   "a\\%b", "a\\_b", "\xc3\xa9%", "%b%a%",
+                                        "_b%", "a__",   "",      "ab",        "%\\\\b"};
 #define NSTR (sizeof dstrings / sizeof dstrings[0])
 #define NPAT (sizeof dpatterns / sizeof dpatterns[0])
 
@@ -1218,8 +1265,9 @@ static char *gen_row(int id)
     n += (size_t)sprintf(o + n, "{\"id\":%d", id);
     if (dr(5))
         n += (size_t)sprintf(o + n, ",\"a\":%d", dr(9) - 4);
-    n += (size_t)sprintf(o + n, ",\"n\":%lld", dr(20) == 0 ? (long long)(dr(2) ? INT64_MAX : INT64_MIN)
-                                                          : (long long)(dr(9) - 4));
+    n += (size_t)sprintf(o + n, ",\"n\":%lld",
+                         dr(20) == 0 ? (long long)(dr(2) ? INT64_MAX : INT64_MIN)
+                                     : (long long)(dr(9) - 4));
     if (dr(5))
         n += (size_t)sprintf(o + n, ",\"x\":%.2f", (dr(13) - 6) * 0.5);
     n += (size_t)sprintf(o + n, ",\"f\":%.2f", (dr(17) - 8) * 0.25);
@@ -1258,12 +1306,26 @@ static char *gen_row(int id)
         n += (size_t)sprintf(o + n, "]");
     }
     switch (dr(8)) {
-    case 0: case 1: break; /* missing */
-    case 2: n += (size_t)sprintf(o + n, ",\"k\":null"); break;
-    case 3: case 4: n += (size_t)sprintf(o + n, ",\"k\":%d", dr(9) - 4); break;
-    case 5: n += (size_t)sprintf(o + n, ",\"k\":%.1f", (dr(9) - 4) * 0.5); break;
-    case 6: n += (size_t)sprintf(o + n, ",\"k\":"); n += put_str(o + n, dstrings[dr(NSTR)]); break;
-    default: n += (size_t)sprintf(o + n, ",\"k\":[%d,%d]", dr(3), dr(3)); break;
+    case 0:
+    case 1:
+        break; /* missing */
+    case 2:
+        n += (size_t)sprintf(o + n, ",\"k\":null");
+        break;
+    case 3:
+    case 4:
+        n += (size_t)sprintf(o + n, ",\"k\":%d", dr(9) - 4);
+        break;
+    case 5:
+        n += (size_t)sprintf(o + n, ",\"k\":%.1f", (dr(9) - 4) * 0.5);
+        break;
+    case 6:
+        n += (size_t)sprintf(o + n, ",\"k\":");
+        n += put_str(o + n, dstrings[dr(NSTR)]);
+        break;
+    default:
+        n += (size_t)sprintf(o + n, ",\"k\":[%d,%d]", dr(3), dr(3));
+        break;
     }
     if (dr(3)) {
         n += (size_t)sprintf(o + n, ",\"m\":");
@@ -1275,8 +1337,30 @@ static char *gen_row(int id)
 
 /* expression tree */
 typedef enum xk {
-    X_FIELD, X_DYN, X_JP, X_JQ, X_ARRIDX, X_ARRLEN, X_INT, X_DBL, X_STR, X_BOOL, X_ARITH, X_NEG,
-    P_CMP, P_RANGE, P_IN, P_LIKE, P_ISNULL, P_EXISTS, P_CONTAINS, P_TRUTH, P_AND, P_OR, P_NOT, P_CONST,
+    X_FIELD,
+    X_DYN,
+    X_JP,
+    X_JQ,
+    X_ARRIDX,
+    X_ARRLEN,
+    X_INT,
+    X_DBL,
+    X_STR,
+    X_BOOL,
+    X_ARITH,
+    X_NEG,
+    P_CMP,
+    P_RANGE,
+    P_IN,
+    P_LIKE,
+    P_ISNULL,
+    P_EXISTS,
+    P_CONTAINS,
+    P_TRUTH,
+    P_AND,
+    P_OR,
+    P_NOT,
+    P_CONST,
 } xk;
 
 typedef struct xn xn;
@@ -1335,15 +1419,36 @@ static xn *gen_num(int depth)
     xn *x;
     int c = dr(depth > 2 ? 9 : 12);
     switch (c) {
-    case 0: x = xnew(X_FIELD); x->field = DF_A; return x;
-    case 1: x = xnew(X_FIELD); x->field = DF_N; return x;
-    case 2: x = xnew(X_FIELD); x->field = DF_X; return x;
-    case 3: x = xnew(X_FIELD); x->field = DF_F; return x;
-    case 4: x = xnew(X_DYN); x->name = "k"; return x;
-    case 5: return xnew(X_JP);
-    case 6: x = xnew(X_ARRIDX); x->idx = dr(3); return x;
-    case 7: return xnew(X_ARRLEN);
-    case 8: return gen_lit_num();
+    case 0:
+        x = xnew(X_FIELD);
+        x->field = DF_A;
+        return x;
+    case 1:
+        x = xnew(X_FIELD);
+        x->field = DF_N;
+        return x;
+    case 2:
+        x = xnew(X_FIELD);
+        x->field = DF_X;
+        return x;
+    case 3:
+        x = xnew(X_FIELD);
+        x->field = DF_F;
+        return x;
+    case 4:
+        x = xnew(X_DYN);
+        x->name = "k";
+        return x;
+    case 5:
+        return xnew(X_JP);
+    case 6:
+        x = xnew(X_ARRIDX);
+        x->idx = dr(3);
+        return x;
+    case 7:
+        return xnew(X_ARRLEN);
+    case 8:
+        return gen_lit_num();
     case 9:
     case 10: {
         static const int ops[] = {'+', '-', '*', '/', '%', 'p'};
@@ -1378,11 +1483,24 @@ static xn *gen_strval(void)
 {
     xn *x;
     switch (dr(5)) {
-    case 0: x = xnew(X_FIELD); x->field = DF_S; return x;
-    case 1: x = xnew(X_DYN); x->name = "m"; return x;
-    case 2: x = xnew(X_DYN); x->name = "k"; return x;
-    case 3: return xnew(X_JP);
-    default: x = xnew(X_STR); x->s = dstrings[dr(NSTR)]; return x;
+    case 0:
+        x = xnew(X_FIELD);
+        x->field = DF_S;
+        return x;
+    case 1:
+        x = xnew(X_DYN);
+        x->name = "m";
+        return x;
+    case 2:
+        x = xnew(X_DYN);
+        x->name = "k";
+        return x;
+    case 3:
+        return xnew(X_JP);
+    default:
+        x = xnew(X_STR);
+        x->s = dstrings[dr(NSTR)];
+        return x;
     }
 }
 
@@ -1393,7 +1511,8 @@ static xn *gen_pred(int depth)
     static const int cmpops[] = {'=', '!', '<', 'l', '>', 'g'};
 
     switch (c) {
-    case 0: case 1: /* numeric comparison */
+    case 0:
+    case 1: /* numeric comparison */
         x = xnew(P_CMP);
         x->op = cmpops[dr(6)];
         x->kid[0] = gen_num(depth);
@@ -1464,10 +1583,20 @@ static xn *gen_pred(int depth)
         x = xnew(P_ISNULL);
         x->negate = dr(2);
         switch (dr(4)) {
-        case 0: x->kid[0] = xnew(X_DYN); x->kid[0]->name = dr(2) ? "k" : "m"; break;
-        case 1: x->kid[0] = dr(2) ? xnew(X_JP) : xnew(X_JQ); break;
-        case 2: x->kid[0] = xnew(X_ARRIDX); x->kid[0]->idx = dr(3); break;
-        default: x->kid[0] = xnew(X_FIELD); x->kid[0]->field = fields[dr(7)];
+        case 0:
+            x->kid[0] = xnew(X_DYN);
+            x->kid[0]->name = dr(2) ? "k" : "m";
+            break;
+        case 1:
+            x->kid[0] = dr(2) ? xnew(X_JP) : xnew(X_JQ);
+            break;
+        case 2:
+            x->kid[0] = xnew(X_ARRIDX);
+            x->kid[0]->idx = dr(3);
+            break;
+        default:
+            x->kid[0] = xnew(X_FIELD);
+            x->kid[0]->field = fields[dr(7)];
         }
         x->nk = 1;
         return x;
@@ -1475,10 +1604,19 @@ static xn *gen_pred(int depth)
     case 7: /* exists */
         x = xnew(P_EXISTS);
         switch (dr(4)) {
-        case 0: x->kid[0] = xnew(X_DYN); x->kid[0]->name = dr(2) ? "k" : "m"; break;
-        case 1: x->kid[0] = xnew(X_JP); break;
-        case 2: x->kid[0] = xnew(X_JQ); break;
-        default: x->kid[0] = xnew(X_FIELD); x->kid[0]->field = DF_J;
+        case 0:
+            x->kid[0] = xnew(X_DYN);
+            x->kid[0]->name = dr(2) ? "k" : "m";
+            break;
+        case 1:
+            x->kid[0] = xnew(X_JP);
+            break;
+        case 2:
+            x->kid[0] = xnew(X_JQ);
+            break;
+        default:
+            x->kid[0] = xnew(X_FIELD);
+            x->kid[0]->field = DF_J;
         }
         x->nk = 1;
         return x;
@@ -1486,9 +1624,16 @@ static xn *gen_pred(int depth)
         x = xnew(P_CONTAINS);
         x->cm = dr(3);
         switch (dr(3)) {
-        case 0: x->kid[0] = xnew(X_FIELD); x->kid[0]->field = DF_ARR; break;
-        case 1: x->kid[0] = xnew(X_JQ); break;
-        default: x->kid[0] = xnew(X_DYN); x->kid[0]->name = "k";
+        case 0:
+            x->kid[0] = xnew(X_FIELD);
+            x->kid[0]->field = DF_ARR;
+            break;
+        case 1:
+            x->kid[0] = xnew(X_JQ);
+            break;
+        default:
+            x->kid[0] = xnew(X_DYN);
+            x->kid[0]->name = "k";
         }
         x->nk = 1;
         x->nlist = x->cm == 0 ? 1 : dr(4);
@@ -1587,31 +1732,57 @@ static void sb_dbl(sbuf *b, double d)
 static const char *opname(int op)
 {
     switch (op) {
-    case '=': return "==";
-    case '!': return "!=";
-    case '<': return "<";
-    case 'l': return "<=";
-    case '>': return ">";
-    case 'g': return ">=";
-    case 'p': return "**";
-    case '+': return "+";
-    case '-': return "-";
-    case '*': return "*";
-    case '/': return "/";
-    default: return "%";
+    case '=':
+        return "==";
+    case '!':
+        return "!=";
+    case '<':
+        return "<";
+    case 'l':
+        return "<=";
+    case '>':
+        return ">";
+    case 'g':
+        return ">=";
+    case 'p':
+        return "**";
+    case '+':
+        return "+";
+    case '-':
+        return "-";
+    case '*':
+        return "*";
+    case '/':
+        return "/";
+    default:
+        return "%";
     }
 }
 
 static void render(sbuf *b, const xn *x)
 {
     switch (x->k) {
-    case X_FIELD: sb_add(b, "%s", diff_fields[x->field].name); break;
-    case X_DYN: sb_add(b, dr(4) ? "%s" : "$meta[\"%s\"]", x->name); break;
-    case X_JP: sb_add(b, dr(2) ? "j[\"p\"]" : "j['p']"); break;
-    case X_JQ: sb_add(b, "j[\"q\"]"); break;
-    case X_ARRIDX: sb_add(b, "arr[%d]", x->idx); break;
-    case X_ARRLEN: sb_add(b, dr(2) ? "array_length(arr)" : "ARRAY_LENGTH(arr)"); break;
-    case X_INT: sb_add(b, x->i < 0 ? "(%lld)" : "%lld", (long long)x->i); break;
+    case X_FIELD:
+        sb_add(b, "%s", diff_fields[x->field].name);
+        break;
+    case X_DYN:
+        sb_add(b, dr(4) ? "%s" : "$meta[\"%s\"]", x->name);
+        break;
+    case X_JP:
+        sb_add(b, dr(2) ? "j[\"p\"]" : "j['p']");
+        break;
+    case X_JQ:
+        sb_add(b, "j[\"q\"]");
+        break;
+    case X_ARRIDX:
+        sb_add(b, "arr[%d]", x->idx);
+        break;
+    case X_ARRLEN:
+        sb_add(b, dr(2) ? "array_length(arr)" : "ARRAY_LENGTH(arr)");
+        break;
+    case X_INT:
+        sb_add(b, x->i < 0 ? "(%lld)" : "%lld", (long long)x->i);
+        break;
     case X_DBL:
         if (x->d < 0 || (x->d == 0 && signbit(x->d)))
             sb_add(b, "(");
@@ -1619,8 +1790,12 @@ static void render(sbuf *b, const xn *x)
         if (x->d < 0 || (x->d == 0 && signbit(x->d)))
             sb_add(b, ")");
         break;
-    case X_STR: sb_str(b, x->s); break;
-    case X_BOOL: sb_add(b, "%s", x->b ? (dr(2) ? "true" : "True") : (dr(2) ? "false" : "FALSE")); break;
+    case X_STR:
+        sb_str(b, x->s);
+        break;
+    case X_BOOL:
+        sb_add(b, "%s", x->b ? (dr(2) ? "true" : "True") : (dr(2) ? "false" : "FALSE"));
+        break;
     case X_ARITH:
         sb_add(b, "(");
         render(b, x->kid[0]);
@@ -1670,7 +1845,8 @@ static void render(sbuf *b, const xn *x)
     case P_ISNULL:
         sb_add(b, "(");
         render(b, x->kid[0]);
-        sb_add(b, x->negate ? (dr(2) ? " is not null" : " IS NOT NULL") : (dr(2) ? " is null" : " IS NULL"));
+        sb_add(b, x->negate ? (dr(2) ? " is not null" : " IS NOT NULL")
+                            : (dr(2) ? " is null" : " IS NULL"));
         sb_add(b, ")");
         break;
     case P_EXISTS:
@@ -1679,8 +1855,9 @@ static void render(sbuf *b, const xn *x)
         sb_add(b, ")");
         break;
     case P_CONTAINS: {
-        static const char *fn[2][3] = {{"array_contains", "array_contains_all", "array_contains_any"},
-                                       {"json_contains", "json_contains_all", "json_contains_any"}};
+        static const char *fn[2][3] = {
+            {"array_contains", "array_contains_all", "array_contains_any"},
+            {"json_contains", "json_contains_all", "json_contains_any"}};
         sb_add(b, "%s(", fn[dr(2)][x->cm]);
         render(b, x->kid[0]);
         if (x->cm == 0) {
@@ -1698,8 +1875,12 @@ static void render(sbuf *b, const xn *x)
         sb_add(b, ")");
         break;
     }
-    case P_TRUTH: render(b, x->kid[0]); break;
-    case P_CONST: sb_add(b, "%s", x->b ? "true" : "false"); break;
+    case P_TRUTH:
+        render(b, x->kid[0]);
+        break;
+    case P_CONST:
+        sb_add(b, "%s", x->b ? "true" : "false");
+        break;
     case P_NOT:
         sb_add(b, "%s(", dr(3) == 0 ? "!" : dr(2) ? "not " : "NOT ");
         render(b, x->kid[0]);
@@ -1736,21 +1917,45 @@ static rv rv_of_jsonb(qv_jsonb v)
     rv r;
     memset(&r, 0, sizeof r);
     switch (qv_jsonb_typeof(v)) {
-    case QV_JSONB_INVALID: r.k = RV_MISSING; break;
-    case QV_JSONB_NULL: r.k = RV_JNULL; break;
-    case QV_JSONB_BOOL: r.k = RV_BOOL; (void)qv_jsonb_get_bool(v, &r.b); break;
-    case QV_JSONB_INT: r.k = RV_INT; (void)qv_jsonb_get_int(v, &r.i); break;
-    case QV_JSONB_DOUBLE: r.k = RV_DBL; (void)qv_jsonb_get_double(v, &r.d); break;
-    case QV_JSONB_STRING: r.k = RV_STR; (void)qv_jsonb_get_string(v, &r.s, &r.n); break;
-    default: r.k = RV_JSON; r.j = v;
+    case QV_JSONB_INVALID:
+        r.k = RV_MISSING;
+        break;
+    case QV_JSONB_NULL:
+        r.k = RV_JNULL;
+        break;
+    case QV_JSONB_BOOL:
+        r.k = RV_BOOL;
+        (void)qv_jsonb_get_bool(v, &r.b);
+        break;
+    case QV_JSONB_INT:
+        r.k = RV_INT;
+        (void)qv_jsonb_get_int(v, &r.i);
+        break;
+    case QV_JSONB_DOUBLE:
+        r.k = RV_DBL;
+        (void)qv_jsonb_get_double(v, &r.d);
+        break;
+    case QV_JSONB_STRING:
+        r.k = RV_STR;
+        (void)qv_jsonb_get_string(v, &r.s, &r.n);
+        break;
+    default:
+        r.k = RV_JSON;
+        r.j = v;
     }
     return r;
 }
 
-static qv_jsonb row_get(qv_jsonb row, const char *key) { return qv_jsonb_find(row, key, strlen(key)); }
+static qv_jsonb row_get(qv_jsonb row, const char *key)
+{
+    return qv_jsonb_find(row, key, strlen(key));
+}
 
 static bool rnum(const rv *v) { return v->k == RV_INT || v->k == RV_DBL; }
-static long double rld(const rv *v) { return v->k == RV_INT ? (long double)v->i : (long double)v->d; }
+static long double rld(const rv *v)
+{
+    return v->k == RV_INT ? (long double)v->i : (long double)v->d;
+}
 
 static rv ref_value(const xn *x, qv_jsonb row)
 {
@@ -1774,7 +1979,8 @@ static rv ref_value(const xn *x, qv_jsonb row)
         }
         return r;
     }
-    case X_DYN: return rv_of_jsonb(row_get(row, x->name));
+    case X_DYN:
+        return rv_of_jsonb(row_get(row, x->name));
     case X_JP:
     case X_JQ: {
         qv_jsonb j = row_get(row, "j");
@@ -1797,10 +2003,23 @@ static rv ref_value(const xn *x, qv_jsonb row)
         r.i = (int64_t)qv_jsonb_length(arr);
         return r;
     }
-    case X_INT: r.k = RV_INT; r.i = x->i; return r;
-    case X_DBL: r.k = RV_DBL; r.d = x->d; return r;
-    case X_STR: r.k = RV_STR; r.s = x->s; r.n = strlen(x->s); return r;
-    case X_BOOL: r.k = RV_BOOL; r.b = x->b; return r;
+    case X_INT:
+        r.k = RV_INT;
+        r.i = x->i;
+        return r;
+    case X_DBL:
+        r.k = RV_DBL;
+        r.d = x->d;
+        return r;
+    case X_STR:
+        r.k = RV_STR;
+        r.s = x->s;
+        r.n = strlen(x->s);
+        return r;
+    case X_BOOL:
+        r.k = RV_BOOL;
+        r.b = x->b;
+        return r;
     case X_NEG:
     case X_ARITH: {
         int op = x->k == X_NEG ? '-' : x->op;
@@ -1824,18 +2043,30 @@ static rv ref_value(const xn *x, qv_jsonb row)
             uint64_t ua = (uint64_t)a.i, ub = (uint64_t)b.i;
             r.k = RV_INT;
             switch (op) {
-            case '+': r.i = (int64_t)(ua + ub); break;
-            case '-': r.i = (int64_t)(ua - ub); break;
-            case '*': r.i = (int64_t)(ua * ub); break;
+            case '+':
+                r.i = (int64_t)(ua + ub);
+                break;
+            case '-':
+                r.i = (int64_t)(ua - ub);
+                break;
+            case '*':
+                r.i = (int64_t)(ua * ub);
+                break;
             case '/':
-                if (b.i == 0) r.k = RV_NULL;
-                else if (b.i == -1) r.i = (int64_t)(0 - ua);
-                else r.i = a.i / b.i;
+                if (b.i == 0)
+                    r.k = RV_NULL;
+                else if (b.i == -1)
+                    r.i = (int64_t)(0 - ua);
+                else
+                    r.i = a.i / b.i;
                 break;
             default:
-                if (b.i == 0) r.k = RV_NULL;
-                else if (b.i == -1) r.i = 0;
-                else r.i = a.i % b.i;
+                if (b.i == 0)
+                    r.k = RV_NULL;
+                else if (b.i == -1)
+                    r.i = 0;
+                else
+                    r.i = a.i % b.i;
             }
             return r;
         }
@@ -1843,12 +2074,29 @@ static rv ref_value(const xn *x, qv_jsonb row)
             double p = a.k == RV_INT ? (double)a.i : a.d, q = b.k == RV_INT ? (double)b.i : b.d;
             r.k = RV_DBL;
             switch (op) {
-            case '+': r.d = p + q; break;
-            case '-': r.d = p - q; break;
-            case '*': r.d = p * q; break;
-            case '/': if (q == 0) r.k = RV_NULL; else r.d = p / q; break;
-            case '%': if (q == 0) r.k = RV_NULL; else r.d = fmod(p, q); break;
-            default: r.d = pow(p, q);
+            case '+':
+                r.d = p + q;
+                break;
+            case '-':
+                r.d = p - q;
+                break;
+            case '*':
+                r.d = p * q;
+                break;
+            case '/':
+                if (q == 0)
+                    r.k = RV_NULL;
+                else
+                    r.d = p / q;
+                break;
+            case '%':
+                if (q == 0)
+                    r.k = RV_NULL;
+                else
+                    r.d = fmod(p, q);
+                break;
+            default:
+                r.d = pow(p, q);
             }
             return r;
         }
@@ -1862,12 +2110,18 @@ static rv ref_value(const xn *x, qv_jsonb row)
 static bool rord(int c, int op)
 {
     switch (op) {
-    case '=': return c == 0;
-    case '!': return c != 0;
-    case '<': return c == -1;
-    case 'l': return c == -1 || c == 0;
-    case '>': return c == 1;
-    default: return c == 1 || c == 0;
+    case '=':
+        return c == 0;
+    case '!':
+        return c != 0;
+    case '<':
+        return c == -1;
+    case 'l':
+        return c == -1 || c == 0;
+    case '>':
+        return c == 1;
+    default:
+        return c == 1 || c == 0;
     }
 }
 
@@ -1938,7 +2192,8 @@ static rv cast_side(const xn *other, const xn *self, rv v)
 static int ref_pred(const xn *x, qv_jsonb row)
 {
     switch (x->k) {
-    case P_CONST: return x->b ? RT : RF;
+    case P_CONST:
+        return x->b ? RT : RF;
     case P_CMP: {
         rv a = ref_value(x->kid[0], row), b = ref_value(x->kid[1], row);
         a = cast_side(x->kid[1], x->kid[0], a);
@@ -1946,7 +2201,8 @@ static int ref_pred(const xn *x, qv_jsonb row)
         return ref_cmp(a, b, x->op);
     }
     case P_RANGE: {
-        rv lo = ref_value(x->kid[0], row), mid = ref_value(x->kid[1], row), hi = ref_value(x->kid[2], row);
+        rv lo = ref_value(x->kid[0], row), mid = ref_value(x->kid[1], row),
+           hi = ref_value(x->kid[2], row);
         int r1, r2;
         lo = cast_side(x->kid[1], x->kid[0], lo);
         hi = cast_side(x->kid[1], x->kid[2], hi);
@@ -1999,7 +2255,8 @@ static int ref_pred(const xn *x, qv_jsonb row)
         for (int k = 0; k < x->nlist; k++) {
             bool in = false;
             for (size_t e = 0; e < qv_jsonb_length(a.j) && !in; e++)
-                in = ref_cmp(rv_of_jsonb(qv_jsonb_index(a.j, e)), ref_value(x->list[k], row), '=') == RT;
+                in = ref_cmp(rv_of_jsonb(qv_jsonb_index(a.j, e)), ref_value(x->list[k], row),
+                             '=') == RT;
             hits += in;
         }
         if (x->cm == 2)

@@ -88,8 +88,9 @@ START_TEST(test_builder_reader_round_trip)
     ck_assert_uint_eq(qv_jsonb_length(root), 5);
     {
         char *t = text_of(root);
-        ck_assert_str_eq(t, "{\"b\":1,\"a\":[1,2.5,\"x\\u0000y\",true,null,{\"z\":{}}],"
-                            "\"c\":-9223372036854775808,\"big\":9223372036854775807,\"i32\":-70000}");
+        ck_assert_str_eq(t,
+                         "{\"b\":1,\"a\":[1,2.5,\"x\\u0000y\",true,null,{\"z\":{}}],"
+                         "\"c\":-9223372036854775808,\"big\":9223372036854775807,\"i32\":-70000}");
         qv_free(t);
     }
     ck_assert(qv_jsonb_get_int(qv_jsonb_find(root, "c", 1), &i) && i == INT64_MIN);
@@ -103,7 +104,8 @@ START_TEST(test_builder_reader_round_trip)
     ck_assert(qv_jsonb_get_double(qv_jsonb_index(a, 0), &d) && d == 1.0);
     ck_assert(!qv_jsonb_get_int(qv_jsonb_index(a, 1), &i));
     ck_assert(qv_jsonb_get_double(qv_jsonb_index(a, 1), &d) && d == 2.5);
-    ck_assert(qv_jsonb_get_string(qv_jsonb_index(a, 2), &s, &n) && n == 3 && memcmp(s, "x\0y", 3) == 0);
+    ck_assert(qv_jsonb_get_string(qv_jsonb_index(a, 2), &s, &n) && n == 3 &&
+              memcmp(s, "x\0y", 3) == 0);
     ck_assert(qv_jsonb_get_bool(qv_jsonb_index(a, 3), &bv) && bv);
     ck_assert_int_eq(qv_jsonb_typeof(qv_jsonb_index(a, 4)), QV_JSONB_NULL);
     ck_assert_int_eq(qv_jsonb_typeof(qv_jsonb_index(a, 6)), QV_JSONB_INVALID);
@@ -153,9 +155,10 @@ END_TEST
 
 START_TEST(test_parse_rejects)
 {
-    static const char *bad[] = {"", "{", "[1,]", "{\"a\"}", "{\"a\":}", "01", "1.", "-", ".5",
-                                "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"", "[1] x", "nan", "tru",
-                                "\"\\x41\"", "{\"a\":1,}", "\"\xff\"", "\"\xc0\x80\"", "1e", "[1 2]"};
+    static const char *bad[] = {
+        "",    "{",         "[1,]",        "{\"a\"}",     "{\"a\":}",     "01",    "1.",
+        "-",   ".5",        "\"\\ud800\"", "\"\\udc00\"", "\"a\nb\"",     "[1] x", "nan",
+        "tru", "\"\\x41\"", "{\"a\":1,}",  "\"\xff\"",    "\"\xc0\x80\"", "1e",    "[1 2]"};
     qv_jsonb_builder b;
     qv_error err;
     char *deep;
@@ -410,10 +413,18 @@ static void random_value(qv_jsonb_builder *b, int depth)
     int kind = (int)(rnd() % (depth > 4 ? 6 : 8));
     char s[16];
     switch (kind) {
-    case 0: qv_jsonb_null(b); break;
-    case 1: qv_jsonb_bool(b, rnd() & 1); break;
-    case 2: qv_jsonb_int(b, (int64_t)rnd() >> (rnd() % 64)); break;
-    case 3: qv_jsonb_double(b, (double)(int64_t)(rnd() % 100000) / 8.0); break;
+    case 0:
+        qv_jsonb_null(b);
+        break;
+    case 1:
+        qv_jsonb_bool(b, rnd() & 1);
+        break;
+    case 2:
+        qv_jsonb_int(b, (int64_t)rnd() >> (rnd() % 64));
+        break;
+    case 3:
+        qv_jsonb_double(b, (double)(int64_t)(rnd() % 100000) / 8.0);
+        break;
     case 4:
     case 5: {
         size_t n = rnd() % 8;
