@@ -24,6 +24,10 @@ typedef struct qv_node_metrics {
     qv_metric *catalog_version;
     qv_metric *rows_inserted; /* rows written by insert and upsert */
     qv_metric *rows_deleted;
+    qv_metric *index_builds;       /* read from the store at scrape */
+    qv_metric *index_loads;
+    qv_metric *index_build_seconds;
+    qv_metric *index_failures;
 } qv_node_metrics;
 
 typedef struct qv_node {

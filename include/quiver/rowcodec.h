@@ -13,11 +13,13 @@
  * differ only for the rare decimals whose double lies exactly on a float32 tie.)
  *
  * Value rules (Milvus RESTful v2, reference §4). A field's JSON null counts as absent.
- *   Bool         true/false, or a string strconv.ParseBool accepts ("true", "False", "1")
+ *   Bool         true/false, 0/1, or a string strconv.ParseBool accepts ("true", "False",
+ *                "1"), as Milvus parses the value's text
  *   Int8..Int32  integer, or a string holding a decimal integer; range-checked
  *   Int64        integer, exact over the whole int64 range, or a decimal string; 1.5 or
  *                1e3 are refused
- *   Float/Double any number; Float is rounded to float32 and must fit its range
+ *   Float/Double any number, or a string holding exactly one JSON number; Float is
+ *                rounded to float32 (from the decimal text) and must fit its range
  *   VarChar      string, or a number coerced to its text; at most max_length BYTES
  *   JSON         any JSON value, stored as jsonb ("{\"a\":1}" stays a JSON string)
  *   Array        JSON array of at most max_capacity elements of element_type (strict:
@@ -27,7 +29,10 @@
  * Missing/null: the default value when the field has one, else null when nullable, else an
  * error naming the field. Keys that are not fields go into the dynamic column as one jsonb
  * object per row (0 bytes when the row has none) when the schema enables dynamic fields,
- * else they are an error; the key "$meta" itself is always refused.
+ * else they are an error; the key "$meta" itself is always refused. Milvus's wording is
+ * kept where it has one ("has pass more field without dynamic schema, please check it",
+ * "use the invalid field name($meta) when enable dynamicField"). An empty `data` array
+ * decodes to 0 rows (Milvus answers 1802 for it: the caller decides).
  *
  * ERRORS: the whole batch is refused on the first error (out is left zeroed, so
  * qv_rowbatch_fini on it is harmless). Row errors are QV_EBADDATA (Milvus 1804) worded

@@ -14,6 +14,7 @@
 #ifndef QUIVER_STORE_H
 #define QUIVER_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,6 +83,8 @@ typedef struct qv_search_opts {
     size_t npartitions;
     bool has_radius, has_range_filter; /* range search bounds (Milvus semantics) */
     float radius, range_filter;
+    int ef;        /* HNSW efSearch; 0: max(64, k) */
+    size_t nprobe; /* IVF; 0: 16 */
 } qv_search_opts;
 
 /* Hits of one search: per query q, hits [first[q], first[q+1]) best first, ties broken
@@ -93,10 +96,21 @@ typedef struct qv_search_result {
     qv_rowbatch rows;
 } qv_search_result;
 
-/* Exact (brute-force) search over live rows with SIMD kernels. */
+/* Search over live rows: through the field's index where one covers a shard's rows (a
+ * filtered search that finds fewer than k of the matching rows there falls back to exact
+ * search), and exactly, with SIMD kernels, over the rows no index covers yet. */
 qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts *o,
                       qv_search_result *out, qv_error *err);
 void qv_search_result_fini(qv_search_result *r);
+
+/* Index build progress of a vector field: rows covered by a built index (or too few to
+ * need one) and rows in total, over all shards. */
+void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t *indexed, uint64_t *total);
+
+typedef struct qv_store_index_stats {
+    _Atomic uint64_t builds, loads, build_ns, failures;
+} qv_store_index_stats;
+const qv_store_index_stats *qv_store_index_counters(const qv_store *s);
 
 /* Live rows in total or of one partition (partition_id < 0: all). */
 uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id);

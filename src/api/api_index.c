@@ -42,17 +42,17 @@ qv_err api_index_list(qv_req *req, qv_resp *resp)
     return QV_OK;
 }
 
-static void write_index(qv_jw *w, const qv_index_def *d)
+static void write_index(qv_jw *w, const qv_index_def *d, uint64_t indexed, uint64_t total)
 {
     qv_jw_obj_begin(w);
     qv_jw_kstr(w, "indexName", d->name);
     qv_jw_kstr(w, "fieldName", d->field);
     qv_jw_kstr(w, "indexType", d->index_type);
     qv_jw_kstr(w, "metricType", d->metric_type);
-    qv_jw_kint(w, "totalRows", 0); /* rows arrive with the write path */
-    qv_jw_kint(w, "pendingRows", 0);
-    qv_jw_kint(w, "indexedRows", 0);
-    qv_jw_kstr(w, "indexState", "Finished");
+    qv_jw_kint(w, "totalRows", (int64_t)total);
+    qv_jw_kint(w, "pendingRows", (int64_t)(total - indexed));
+    qv_jw_kint(w, "indexedRows", (int64_t)indexed);
+    qv_jw_kstr(w, "indexState", indexed >= total ? "Finished" : "InProgress");
     qv_jw_kstr(w, "failReason", "");
     qv_jw_key(w, "params");
     api_write_kv_pairs(w, &d->params);
@@ -77,12 +77,20 @@ qv_err api_index_describe(qv_req *req, qv_resp *resp)
             rc = qv_error_set(&resp->err, QV_ENOINDEX, "index not found[indexName=%s]", name);
     }
     if (rc == QV_OK) {
+        qv_coll_data *data = NULL;
+        uint64_t indexed = 0, total = 0;
+        const qv_field *f = qv_schema_field(&ci.schema, found->field);
+        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) != QV_OK)
+            goto done;
+        qv_coll_index_progress(data, (size_t)(f - ci.schema.fields), &indexed, &total);
+        qv_coll_data_unref(data);
         api_ok_begin(resp, &w);
         qv_jw_arr_begin(&w);
-        write_index(&w, found);
+        write_index(&w, found, indexed, total);
         qv_jw_arr_end(&w);
         api_ok_end(&w);
     }
+done:
     qv_collection_info_fini(&ci);
     return rc;
 }

@@ -118,6 +118,16 @@ static qv_err search_params(qv_req *req, search_req *s, qv_error *err)
             s->o.has_radius = true, s->o.radius = (float)d;
         if ((v = qv_jobj_get(o, "range_filter")) && qv_jval_real(v, &d))
             s->o.has_range_filter = true, s->o.range_filter = (float)d;
+        if ((v = qv_jobj_get(o, "ef"))) {
+            if (!qv_jval_real(v, &d) || d < 1 || d > 32768 || d != (int)d)
+                return qv_error_set(err, QV_EINVAL, "ef should be an integer in [1, 32768]");
+            s->o.ef = (int)d;
+        }
+        if ((v = qv_jobj_get(o, "nprobe"))) {
+            if (!qv_jval_real(v, &d) || d < 1 || d > 65536 || d != (int)d)
+                return qv_error_set(err, QV_EINVAL, "nprobe should be an integer in [1, 65536]");
+            s->o.nprobe = (size_t)d;
+        }
     }
     return pick_metric(s, metric, err);
 }

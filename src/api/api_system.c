@@ -74,8 +74,15 @@ qv_err api_metrics(qv_req *req, qv_resp *resp)
 {
     qv_node *n = req->node;
 
+    const qv_store_index_stats *is = qv_store_index_counters(n->store);
+
     qv_series_set(qv_metric_default(n->m.catalog_version),
                   (double)qv_catalog_version(n->catalog));
+    qv_series_set(qv_metric_default(n->m.index_builds), (double)atomic_load(&is->builds));
+    qv_series_set(qv_metric_default(n->m.index_loads), (double)atomic_load(&is->loads));
+    qv_series_set(qv_metric_default(n->m.index_failures), (double)atomic_load(&is->failures));
+    qv_series_set(qv_metric_default(n->m.index_build_seconds),
+                  (double)atomic_load(&is->build_ns) / 1e9);
     qv_metrics_render(n->metrics, &resp->body);
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return qv_buf_status(&resp->body, &resp->err);

@@ -54,9 +54,19 @@ static qv_err register_metrics(qv_node *n, qv_error *err)
                                             "Rows written by insert and upsert.", NULL);
     n->m.rows_deleted = qv_metrics_counter(m, "quiver_rows_deleted_total",
                                            "Rows removed by delete.", NULL);
+    n->m.index_builds = qv_metrics_counter(m, "quiver_index_builds_total",
+                                           "Vector index builds completed.", NULL);
+    n->m.index_loads = qv_metrics_counter(m, "quiver_index_loads_total",
+                                          "Vector indexes loaded from disk instead of rebuilt.",
+                                          NULL);
+    n->m.index_build_seconds = qv_metrics_counter(m, "quiver_index_build_seconds_total",
+                                                  "Time spent building vector indexes.", NULL);
+    n->m.index_failures = qv_metrics_counter(m, "quiver_index_build_failures_total",
+                                             "Vector index builds that failed.", NULL);
     if (!n->m.http_requests || !n->m.http_duration || !n->m.http_inflight ||
         !n->m.http_body_rejected || !n->m.build_info || !n->m.catalog_version ||
-        !n->m.rows_inserted || !n->m.rows_deleted)
+        !n->m.rows_inserted || !n->m.rows_deleted || !n->m.index_builds || !n->m.index_loads ||
+        !n->m.index_build_seconds || !n->m.index_failures)
         return qv_error_set(err, QV_ENOMEM, "out of memory registering metrics");
     qv_series_set(qv_metric_series(n->m.build_info, build), 1);
     return QV_OK;

@@ -60,9 +60,9 @@ qv_err rows_check_count(rows_ctx *c, size_t rows)
 {
     if (c->o.max_rows && rows > c->o.max_rows)
         return qv_error_set(c->err, QV_ETOOBIG,
-                            "fail to deal the insert data, error: %zu rows exceed the limit of "
+                            "fail to deal the insert data, error: too many rows, the limit is "
                             "%zu rows per request",
-                            rows, c->o.max_rows);
+                            c->o.max_rows);
     return QV_OK;
 }
 
@@ -381,6 +381,7 @@ qv_err rows_scalar(rows_ctx *c, const qv_field *f, const rv *v)
     double d;
     float fl;
     bool b;
+    rv num;
     qv_err rc;
 
     if (!v || v->kind == RV_NULL)
@@ -389,6 +390,8 @@ qv_err rows_scalar(rows_ctx *c, const qv_field *f, const rv *v)
     case QV_TYPE_BOOL:
         if (v->kind == RV_BOOL)
             b = v->b;
+        else if (v->kind == RV_INT && (v->i == 0 || v->i == 1))
+            b = v->i == 1; /* Milvus parses the number's text with strconv.ParseBool */
         else if (v->kind != RV_STRING)
             return wrong_kind(c, f, ROWS_NO_ELEM, f->type, v);
         else if (!parse_bool_text(v->s, v->len, &b))
@@ -405,11 +408,15 @@ qv_err rows_scalar(rows_ctx *c, const qv_field *f, const rv *v)
         push_int(col, f->type, x);
         return QV_OK;
     case QV_TYPE_FLOAT:
+        if (v->kind == RV_STRING && scan_numeric_string(v->s, v->len, &num))
+            v = &num; /* a numeric string is cast, as Milvus's cast.ToFloat32E */
         if ((rc = rows_float(c, f, ROWS_NO_ELEM, v, &fl)) != QV_OK)
             return rc;
         qv_colbuf_push_fixed(col, &fl);
         return QV_OK;
     case QV_TYPE_DOUBLE:
+        if (v->kind == RV_STRING && scan_numeric_string(v->s, v->len, &num))
+            v = &num;
         if ((rc = double_of(c, f, ROWS_NO_ELEM, f->type, v, &d)) != QV_OK)
             return rc;
         qv_colbuf_push_fixed(col, &d);
@@ -514,13 +521,13 @@ qv_err rows_push_jb(rows_ctx *c, qv_colbuf *col)
 
 qv_err rows_check_extra(rows_ctx *c, const char *key, size_t klen)
 {
-    if (klen == 5 && memcmp(key, "$meta", 5) == 0)
-        return rows_fail(c, NULL, ROWS_NO_ELEM,
-                         "the key $meta is reserved for the dynamic field and cannot be passed");
     if (!c->s->enable_dynamic)
         return rows_fail(c, NULL, ROWS_NO_ELEM,
                          "has pass more field without dynamic schema, please check it: %.*s",
                          (int)(klen > 255 ? 255 : klen), key);
+    if (klen == 5 && memcmp(key, "$meta", 5) == 0)
+        return rows_fail(c, NULL, ROWS_NO_ELEM,
+                         "use the invalid field name($meta) when enable dynamicField");
     return QV_OK;
 }
 

@@ -125,6 +125,8 @@ qv_err scan_string(scan *x, size_t *pos, qv_buf *buf, size_t *off, size_t *len, 
 /* The scalar at *pos as an rv, advancing past it; strings are decoded into x->str (valid
  * until the next call). A '[' or '{' yields RV_ARRAY / RV_OBJECT without advancing. */
 qv_err scan_scalar(scan *x, size_t *pos, rv *v);
+/* Whether s[0, n) is exactly one JSON number; if so *v is that number (its token is s). */
+bool scan_numeric_string(const char *s, size_t n, rv *v);
 /* End of the value at pos, following only strings and bracket nesting (not a validation:
  * every span found this way is later parsed strictly or handed to jansson); *depth is its
  * nesting (0 for a scalar). */

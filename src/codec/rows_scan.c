@@ -5,6 +5,9 @@
  * checked, lone surrogates refused); integers past int64 are RV_BIGINT here where
  * jansson refuses the whole body. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "codec/rows_int.h"
 
@@ -258,6 +261,15 @@ static qv_err scan_number(scan *x, size_t *pos, rv *v)
     return QV_OK;
 }
 
+bool scan_numeric_string(const char *s, size_t n, rv *v)
+{
+    scan x = {.t = s, .end = n};
+    size_t p = 0;
+
+    return n && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && scan_number(&x, &p, v) == QV_OK &&
+           p == n;
+}
+
 static bool literal(const scan *x, size_t p, const char *lit, size_t n)
 {
     return x->end - p >= n && memcmp(x->t + p, lit, n) == 0;
@@ -317,6 +329,49 @@ static bool token_end(int c)
            c == '\t' || c == ':' || c == '[' || c == '{' || c == '"';
 }
 
+/* The first '"', '[', ']', '{' or '}' in t[p, end), or end. Bulk values are digits, so
+ * this runs over 16 bytes at a time where SSE2 exists ('[' | 0x20 == '{', ']' | 0x20 ==
+ * '}', so two compares find all four brackets). */
+static size_t next_structural(const char *t, size_t p, size_t end)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), open = _mm_set1_epi8('{'),
+                  close = _mm_set1_epi8('}'), fold = _mm_set1_epi8(0x20);
+    for (; p + 16 <= end; p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + p));
+        __m128i f = _mm_or_si128(v, fold);
+        int mask = _mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(v, quote),
+            _mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close))));
+        if (mask)
+            return p + (size_t)__builtin_ctz((unsigned)mask);
+    }
+#endif
+    for (; p < end; p++) {
+        char c = (char)(t[p] | 0x20);
+        if (t[p] == '"' || c == '{' || c == '}')
+            return p;
+    }
+    return end;
+}
+
+/* The closing quote of the string whose body starts at p, or end. */
+static size_t string_end(const char *t, size_t p, size_t end)
+{
+    for (;;) {
+        const char *q = memchr(t + p, '"', end - p);
+        size_t k;
+        if (!q)
+            return end;
+        p = (size_t)(q - t);
+        for (k = p; k > 0 && t[k - 1] == '\\'; k--) /* an odd run of backslashes escapes it */
+            ;
+        if ((p - k) % 2 == 0)
+            return p;
+        p++;
+    }
+}
+
 qv_err scan_skip(scan *x, size_t pos, size_t *end, size_t *depth)
 {
     const char *t = x->t;
@@ -324,10 +379,7 @@ qv_err scan_skip(scan *x, size_t pos, size_t *end, size_t *depth)
     int c = scan_peek(x, p);
 
     if (c == '"') {
-        for (p++; p < x->end && t[p] != '"'; p++)
-            if (t[p] == '\\')
-                p++;
-        if (p >= x->end)
+        if ((p = string_end(t, p + 1, x->end)) >= x->end)
             return scan_syntax(x, pos, "unterminated string");
         *end = p + 1;
         *depth = 0;
@@ -342,13 +394,10 @@ qv_err scan_skip(scan *x, size_t pos, size_t *end, size_t *depth)
         *depth = 0;
         return QV_OK;
     }
-    for (; p < x->end; p++) {
+    for (; (p = next_structural(t, p, x->end)) < x->end; p++) {
         switch (t[p]) {
         case '"':
-            for (p++; p < x->end && t[p] != '"'; p++)
-                if (t[p] == '\\')
-                    p++;
-            if (p >= x->end)
+            if ((p = string_end(t, p + 1, x->end)) >= x->end)
                 return scan_syntax(x, pos, "unterminated string");
             break;
         case '[':
@@ -356,15 +405,12 @@ qv_err scan_skip(scan *x, size_t pos, size_t *end, size_t *depth)
             if (++d > maxd)
                 maxd = d;
             break;
-        case ']':
-        case '}':
+        default: /* ']' or '}' */
             if (--d == 0) {
                 *end = p + 1;
                 *depth = maxd;
                 return QV_OK;
             }
-            break;
-        default:
             break;
         }
     }

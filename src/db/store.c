@@ -5,11 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/store_int.h"
 #include "quiver/alloc.h"
 #include "quiver/log.h"
+
+uint64_t store_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t qv_store_hash_bytes(const void *p, size_t n)
 {
@@ -68,7 +76,7 @@ qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *
     snprintf(s->dir, n, "%s/collections", data_dir);
     s->io = io;
     pthread_mutex_init(&s->lock, NULL);
-    if (qv_io_mkdir(io, s->dir, err) != QV_OK) {
+    if (qv_io_mkdir(io, s->dir, err) != QV_OK || store_builder_start(s, err) != QV_OK) {
         qv_store_close(s);
         return err ? err->code : QV_EIO;
     }
@@ -88,6 +96,7 @@ static void shard_fini(shard *sh)
 
 static void coll_free(qv_coll_data *c)
 {
+    store_free_indexes(c);
     qv_wal_close(c->wal);
     pthread_mutex_destroy(&c->seq_lock);
     pthread_cond_destroy(&c->seq_cond);
@@ -103,6 +112,7 @@ void qv_store_close(qv_store *s)
 {
     if (!s)
         return;
+    store_builder_stop(s);
     for (qv_coll_data *c = s->head, *next; c; c = next) {
         next = c->next;
         coll_free(c);
@@ -201,11 +211,13 @@ qv_err qv_store_get(qv_store *s, const qv_collection_info *ci, qv_coll_data **ou
         c->next = s->head;
         s->head = c;
     }
-    if (rc == QV_OK) {
+    if (rc == QV_OK)
         atomic_fetch_add(&c->refs, 1);
+    pthread_mutex_unlock(&s->lock);
+    if (rc == QV_OK) {
+        store_sync_indexes(c, ci);
         *out = c;
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
 }
 

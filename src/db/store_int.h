@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "db/pkmap.h"
+#include "quiver/index.h"
 #include "quiver/store.h"
 #include "quiver/wal.h"
 
@@ -27,7 +28,19 @@ typedef struct shard {
     size_t meta_cap;
     pkmap pk;
     uint64_t live;
+    qv_index *idx[QV_MAX_VECTOR_FIELDS]; /* per index slot: covers rows [0, rows) */
+    size_t tried[QV_MAX_VECTOR_FIELDS];  /* rows of the last build that yielded no index
+                                            (too few to train: searched exactly) */
+    uint64_t last_write_ns;              /* for the builder's quiet-period rule */
 } shard;
+
+/* An index definition on a vector field, mirrored from the catalog. */
+typedef struct index_slot {
+    bool used;
+    int64_t def_id; /* catalog index id: its files are named after it */
+    size_t field;
+    qv_index_spec spec;
+} index_slot;
 
 struct qv_coll_data {
     atomic_int refs;
@@ -36,6 +49,7 @@ struct qv_coll_data {
     size_t pk_col;
     size_t nshards;
     shard *shards;
+    index_slot slots[QV_MAX_VECTOR_FIELDS]; /* guarded by every shard's lock (write: all) */
     qv_wal *wal;
     /* apply order = WAL order: each writer takes a ticket when it appends and applies
      * when apply_ticket reaches it (after its fsync) */
@@ -48,11 +62,25 @@ struct qv_coll_data {
 };
 
 struct qv_store {
-    pthread_mutex_t lock; /* guards the collection list */
+    pthread_mutex_t lock; /* guards the collection list, stopping */
     char *dir;
     qv_io *io;
     qv_coll_data *head;
+    pthread_t builder;    /* builds indexes in the background (store_index.c) */
+    bool builder_running;
+    bool stopping;
+    pthread_cond_t wake;
+    qv_store_index_stats istats;
 };
+
+/* store_index.c: mirror the catalog's index definitions (dropping stale indexes), start
+ * and stop the builder, search a shard's indexed prefix. */
+void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci);
+qv_err store_builder_start(qv_store *s, qv_error *err);
+void store_builder_stop(qv_store *s);
+void store_free_indexes(qv_coll_data *c);
+
+uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
 
 /* Hash of row's primary key in batch b (pk column pk_col). */
 uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);

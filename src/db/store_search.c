@@ -166,6 +166,70 @@ static void score_window(const shard *sh, uint32_t si, size_t first, size_t n,
     }
 }
 
+static const qv_index *field_index(const qv_coll_data *c, const shard *sh, size_t field)
+{
+    for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++)
+        if (c->slots[k].used && c->slots[k].field == field)
+            return sh->idx[k];
+    return NULL;
+}
+
+/* Candidates over rows [0, n) into bits (qv_filter_words(n) words); returns their count. */
+static qv_err prefix_allow(const shard *sh, size_t n, const qv_search_opts *o, uint64_t *bits,
+                           qv_column *cols, size_t *allowed, qv_error *err)
+{
+    qv_err rc = QV_OK;
+
+    *allowed = 0;
+    for (size_t first = 0; first < n && rc == QV_OK; first += WINDOW_ROWS) {
+        size_t m = n - first < WINDOW_ROWS ? n - first : WINDOW_ROWS;
+        rc = window_allow(sh, first, m, o, bits + first / 64, cols, err);
+    }
+    for (size_t w = 0; rc == QV_OK && w < qv_filter_words(n); w++)
+        *allowed += (size_t)__builtin_popcountll(bits[w]);
+    return rc;
+}
+
+/* Search shard si's indexed prefix through its index; *exact set when the index found
+ * fewer than min(k, matching rows) for some query, so the caller scans the prefix exactly. */
+static qv_err search_index(const shard *sh, uint32_t si, const qv_index *ix,
+                           const qv_search_opts *o, qv_column *cols, heap *heaps, bool *exact,
+                           qv_error *err)
+{
+    size_t n = qv_index_rows(ix), allowed = 0, want;
+    uint64_t *bits = qv_calloc(qv_filter_words(n) + 1, sizeof *bits);
+    float *dist = NULL;
+    int64_t *ids = NULL;
+    qv_err rc = bits ? prefix_allow(sh, n, o, bits, cols, &allowed, err)
+                     : qv_error_set(err, QV_ENOMEM, "out of memory");
+
+    *exact = false;
+    want = rc == QV_OK ? (o->k < allowed ? o->k : allowed) : 0;
+    if (rc == QV_OK && want) {
+        qv_index_query q = {.queries = o->queries, .nq = o->nq, .k = want, .ef = o->ef,
+                            .nprobe = o->nprobe, .allow = bits};
+        if (!(dist = qv_malloc(o->nq * want * sizeof *dist)) ||
+            !(ids = qv_malloc(o->nq * want * sizeof *ids)))
+            rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+        else
+            rc = qv_index_search(ix, &q, dist, ids, err);
+    }
+    for (size_t q = 0; rc == QV_OK && want && q < o->nq && !*exact; q++)
+        *exact = ids[q * want + want - 1] < 0; /* results are packed, -1 fills the end */
+    for (size_t q = 0; rc == QV_OK && want && q < o->nq && !*exact; q++) {
+        for (size_t i = 0; i < want; i++) {
+            float d = dist[q * want + i];
+            if (in_range(o, d))
+                heap_push(&heaps[q], (cand){o->metric == QV_METRIC_L2 ? d : -d, si,
+                                            (uint64_t)ids[q * want + i]});
+        }
+    }
+    qv_free(ids);
+    qv_free(dist);
+    qv_free(bits);
+    return rc;
+}
+
 static int cand_order(const void *a, const void *b)
 {
     return worse(a, b) ? 1 : worse(b, a) ? -1 : 0;
@@ -221,10 +285,20 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
         pthread_rwlock_rdlock(&c->shards[locked].lock);
     for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
         const shard *sh = &c->shards[si];
-        for (size_t first = 0; first < sh->rows.rows && rc == QV_OK; first += WINDOW_ROWS) {
+        const qv_index *ix = field_index(c, sh, o->field);
+        size_t start = 0;
+        bool exact = true;
+        if (ix && (rc = search_index(sh, (uint32_t)si, ix, o, cols, heaps, &exact, err)) == QV_OK &&
+            !exact)
+            start = qv_index_rows(ix); /* only the tail the index does not cover */
+        for (size_t first = start & ~(size_t)63; first < sh->rows.rows && rc == QV_OK;
+             first += WINDOW_ROWS) {
             size_t n = sh->rows.rows - first < WINDOW_ROWS ? sh->rows.rows - first : WINDOW_ROWS;
-            if ((rc = window_allow(sh, first, n, o, bits, cols, err)) == QV_OK)
-                score_window(sh, (uint32_t)si, first, n, o, dim, bits, dist, heaps);
+            if ((rc = window_allow(sh, first, n, o, bits, cols, err)) != QV_OK)
+                break;
+            if (first < start) /* the window's head is inside the indexed prefix */
+                bits[0] &= ~((1ull << (start - first)) - 1);
+            score_window(sh, (uint32_t)si, first, n, o, dim, bits, dist, heaps);
         }
     }
     if (rc == QV_OK)

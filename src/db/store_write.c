@@ -62,6 +62,7 @@ static qv_err apply_rows(qv_coll_data *c, shard *sh, int64_t part, const qv_rowb
         return qv_error_set(err, QV_ENOMEM, "out of memory applying %zu rows", b->rows);
     if ((rc = qv_rowbatch_append_rows(&sh->rows, b, NULL, 0, err)) != QV_OK)
         return rc;
+    sh->last_write_ns = store_now_ns();
     for (size_t i = 0; i < b->rows; i++) {
         uint64_t row = first + i, old;
         pk_probe p = {&sh->rows, &sh->rows, row, c->pk_col};

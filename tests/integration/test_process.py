@@ -164,6 +164,16 @@ def test_restart_right_after_kill9(node):
 
 # ---- SIGTERM ---------------------------------------------------------------------------------
 
+def wait_in_flight(n, at_least, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(r"^quiver_http_requests_in_flight (\S+)$", n.get("/metrics").text, re.M)
+        if m and float(m.group(1)) >= at_least:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the in-flight request never registered")
+
+
 def test_sigterm_drains(node_factory):
     n = node_factory(flags=["--server.drain_timeout_ms", "8000"])
     keep = http.client.HTTPConnection("127.0.0.1", n.port, timeout=10)
@@ -175,7 +185,7 @@ def test_sigterm_drains(node_factory):
     slow = socket.create_connection(("127.0.0.1", n.port), timeout=10)
     slow.sendall(b"POST /v2/vectordb/collections/list HTTP/1.1\r\nHost: x\r\n"
                  b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{")
-    time.sleep(0.3)
+    wait_in_flight(n, 2)  # the slow request, and the /metrics request asking
     n.signal(signal.SIGTERM)
     n.wait_log("draining")
     # the keep-alive connection opened before the signal now sees 503

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# ingest.sh - durable-ingest benchmark: raw disk figures, then REST inserts of 1000-row
+# batches into a fresh quiverd for dim in 128 768 and clients in 1 4, one table.
+#
+#   usage: bench/ingest.sh [DURATION_SECONDS=10]
+#
+# Each (dim, clients) run gets its own freshly started quiverd and data dir, so the
+# background index build of one run's rows (quick-setup collections have an AUTOINDEX)
+# cannot steal CPU from the next run; the disk baseline runs once, first, on the same
+# filesystem. Total time is about 4 x DURATION + 30 s. Environment knobs:
+#   QV_BENCH_BUILD    build dir (default <repo>/build-bench; configured if missing)
+#   QV_BENCH_DIR      where the temp data dir goes (default .; must not be tmpfs)
+#   QV_BENCH_INDEX    auto: quick setup (AUTOINDEX, built in the background; default)
+#                     none: explicit schema without an index, the write path alone
+#   QV_BENCH_DIMS     default "128 768";  QV_BENCH_CLIENTS  default "1 4"
+#   QV_BENCH_PERF     1: perf record -g the server during each run, print top symbols
+#   QV_BENCH_KEEP     1: keep the temp dir (data, server logs, perf data)
+set -euo pipefail
+
+DUR=${1:-10}
+case $DUR in '' | *[!0-9]*) echo "usage: $0 [DURATION_SECONDS]" >&2; exit 2 ;; esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${QV_BENCH_BUILD:-$ROOT/build-bench}
+PARENT=${QV_BENCH_DIR:-.}
+INDEX=${QV_BENCH_INDEX:-auto}
+DIMS=${QV_BENCH_DIMS:-128 768}
+CLIENTS=${QV_BENCH_CLIENTS:-1 4}
+PERF=${QV_BENCH_PERF:-0}
+BATCH=1000
+HZ=$(getconf CLK_TCK)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "ingest.sh: $*"; exit 1; }
+
+# ---- build ----------------------------------------------------------------------------
+if [ ! -f "$BUILD/build.ninja" ]; then
+    log "configuring $BUILD"
+    meson setup "$BUILD" "$ROOT" --wrap-mode=nodownload >/dev/null
+fi
+ninja -C "$BUILD" quiverd bench/ingest_client bench/disk_baseline >/dev/null ||
+    die "build failed (if src/ is mid-edit, retry in a minute)"
+QUIVERD=$BUILD/quiverd
+CLIENT=$BUILD/bench/ingest_client
+DISK=$BUILD/bench/disk_baseline
+
+# ---- temp dir on the disk under PARENT -------------------------------------------------
+[ "$(stat -f -c %T "$PARENT")" != tmpfs ] || die "$PARENT is tmpfs; set QV_BENCH_DIR to a disk"
+TMP=$(mktemp -d "$PARENT/.quiver-ingest-bench.XXXXXX")
+TMP=$(cd "$TMP" && pwd)
+SPID=
+stop_server() {
+    [ -n "$SPID" ] || return 0
+    kill -TERM "$SPID" 2>/dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SPID" 2>/dev/null; then # still finishing an index build: data is throwaway
+        kill -KILL "$SPID" 2>/dev/null || true
+    fi
+    wait "$SPID" 2>/dev/null || true
+    SPID=
+}
+cleanup() {
+    stop_server
+    if [ "$PERF" = 1 ] || [ "${QV_BENCH_KEEP:-0}" = 1 ]; then
+        log "kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
+        2>/dev/null && return
+    for _ in $(seq 1 50); do
+        local p=$((20000 + RANDOM % 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+    die "no free port"
+}
+
+start_server() { # $1 = data dir; sets SPID and URL
+    local port
+    port=$(free_port)
+    URL=http://127.0.0.1:$port
+    mkdir -p "$1"
+    "$QUIVERD" --listen "127.0.0.1:$port" --data-dir "$1" --log.level warn >"$1.log" 2>&1 &
+    SPID=$!
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "$URL/readyz" && return 0
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$1.log" >&2
+    die "quiverd did not become ready on $URL"
+}
+
+post() { # path json -> body on stdout; fails unless the Milvus code is 0
+    local out
+    out=$(curl -sS -X POST -H 'Content-Type: application/json' -d "$2" "$URL$1")
+    case $out in *'"code":0'*) printf '%s' "$out" ;; *) die "POST $1: $out" ;; esac
+}
+
+create_collection() { # name dim
+    if [ "$INDEX" = none ]; then
+        post /v2/vectordb/collections/create "{\"collectionName\":\"$1\",\"schema\":{\"autoId\":false,\
+\"fields\":[{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true},{\"fieldName\":\"vector\",\
+\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":\"$2\"}}]}}" >/dev/null
+    else
+        post /v2/vectordb/collections/create \
+            "{\"collectionName\":\"$1\",\"dimension\":$2,\"metricType\":\"L2\"}" >/dev/null
+    fi
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wal_bytes() { # total size of every collection's WAL under data dir $1
+    local n=0 d
+    for d in "$1"/collections/*/wal; do
+        [ -d "$d" ] && n=$((n + $(du -sb "$d" | cut -f1)))
+    done
+    echo "$n"
+}
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- disk baseline ---------------------------------------------------------------------
+log "disk baseline in $TMP (256 MiB sequential, ~3 s of fdatasync loops)"
+DISK_OUT=$("$DISK" --dir "$TMP" --mib 256 --sync-seconds 2)
+log "$DISK_OUT"
+DLINE=$(grep '^result:' <<<"$DISK_OUT")
+SEQ_MB=$(field seq_mb_s "$DLINE")
+SYNC_S=$(field sync_per_s "$DLINE")
+SYNC1M_MB=$(field sync1m_mb_s "$DLINE")
+
+# ---- runs ------------------------------------------------------------------------------
+ROWS=()
+PERF_NOTES=()
+for dim in $DIMS; do
+    for nc in $CLIENTS; do
+        data=$TMP/data-$dim-$nc
+        start_server "$data"
+        coll=ingest_${dim}_$nc
+        create_collection "$coll" "$dim"
+        wal0=$(wal_bytes "$data")
+        cpu0=$(cpu_ticks "$SPID")
+        log "dim $dim, $nc client(s), $DUR s, index $INDEX ..."
+        PPID_=
+        if [ "$PERF" = 1 ]; then
+            perf record -F 499 -p "$SPID" -o "$TMP/perf-$dim-$nc.data" -- \
+                sleep "$((DUR + 2))" >/dev/null 2>&1 &
+            PPID_=$!
+        fi
+        out=$("$CLIENT" --url "$URL" --collection "$coll" --dim "$dim" --batch "$BATCH" \
+            --clients "$nc" --seconds "$DUR" --id-base 1) || log "client reported failures"
+        cpu1=$(cpu_ticks "$SPID")
+        wal1=$(wal_bytes "$data")
+        log "$out"
+        line=$(grep '^result:' <<<"$out")
+        secs=$(field seconds "$line")
+        ok=$(field ok "$line")
+        inserted=$(curl -s "$URL/metrics" | awk '$1 == "quiver_rows_inserted_total" {print $2}')
+        [ "${inserted:-0}" = "$((ok * BATCH))" ] ||
+            log "WARNING: server counted ${inserted:-?} rows inserted, client $((ok * BATCH))"
+        if [ -n "$PPID_" ]; then
+            wait "$PPID_" 2>/dev/null || true
+            PERF_NOTES+=("--- perf, dim $dim, $nc client(s): server threads, top symbols (self) ---")
+            PERF_NOTES+=("$(perf report -i "$TMP/perf-$dim-$nc.data" --sort comm --stdio \
+                2>/dev/null | grep -E '^ +[0-9.]+%' || true)")
+            PERF_NOTES+=("$(perf report -i "$TMP/perf-$dim-$nc.data" --sort symbol --stdio \
+                2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15 || true)")
+        fi
+        stop_server
+        ROWS+=("$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" \
+            -v wal="$((wal1 - wal0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
+            -v seq="$SEQ_MB" -v syncs="$SYNC_S" '
+            function f(k,   n, i, kv) { n = split(line, kv, " ");
+                for (i = 1; i <= n; i++) if (index(kv[i], k "=") == 1) return substr(kv[i], length(k) + 2) }
+            BEGIN {
+                v = f("vectors_per_s"); ok = f("ok")
+                printf "%5d %7d %10.0f %8.1f %9.1f %8.0f %8.2f %8.2f %7.0f%% %7.0f%% %9.0f %9.0f\n",
+                    dim, nc, v, f("requests_per_s"), wal / secs / 1e6, (ok > 0 ? wal / (ok * 1000) : 0),
+                    f("p50_ms"), f("p99_ms"), f("cpu_pct"), 100 * ticks / hz / secs, seq, syncs }')")
+    done
+done
+
+# ---- table -----------------------------------------------------------------------------
+echo
+echo "durable ingest, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, ${DUR} s per run, batch $BATCH," \
+    "index $INDEX, data dir on $(df -P "$TMP" | awk 'NR == 2 {print $1}'),"\
+    "load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%5s %7s %10s %8s %9s %8s %8s %8s %8s %8s %9s %9s\n' dim clients vectors/s req/s \
+    WAL_MB/s WAL_B/vec p50_ms p99_ms cli_CPU srv_CPU seq_MB/s fsync/s
+for r in "${ROWS[@]}"; do echo "$r"; done
+echo "(disk: ${SEQ_MB} MB/s sequential write + fsync; ${SYNC_S} 4 KiB write+fdatasync/s;" \
+    "${SYNC1M_MB} MB/s as 1 MiB write+fdatasync; CPU % is of one core, max $(nproc)00%)"
+for n in "${PERF_NOTES[@]}"; do echo "$n"; done

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* index.c - qv_index over the FAISS C API and the qv_faiss_* extras (see quiver/index.h). */
+#include "quiver/index.h"
+
+#include <errno.h>
+#include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/index_factory_c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "quiver/alloc.h"
+#include "quiver/distance.h"
+#include "quiver/faiss_extra.h"
+
+#define INDEX_MAGIC "QVIX"
+#define MIN_TRAIN_PER_LIST 4 /* fewer rows than nlist * this: no IVF, exact search */
+
+struct qv_index {
+    qv_index_spec spec;
+    FaissIndex *faiss;
+    size_t rows;
+};
+
+static qv_err param_int(const qv_kvlist *p, const char *key, int def, int lo, int hi, int *out,
+                        qv_error *err)
+{
+    const char *v = p ? qv_kvlist_get(p, key) : NULL;
+    char *end;
+    long x;
+
+    *out = def;
+    if (!v)
+        return QV_OK;
+    errno = 0;
+    x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return qv_error_set(err, QV_EINVAL, "index param %s=%s must be in [%d, %d]", key, v, lo,
+                            hi);
+    *out = (int)x;
+    return QV_OK;
+}
+
+qv_err qv_index_spec_parse(const char *type, const char *metric, const qv_kvlist *params,
+                           uint32_t dim, qv_index_spec *out, qv_error *err)
+{
+    static const struct {
+        const char *name;
+        qv_index_kind kind;
+    } kinds[] = {{"FLAT", QV_INDEX_FLAT},         {"HNSW", QV_INDEX_HNSW},
+                 {"AUTOINDEX", QV_INDEX_HNSW},    {"IVF_FLAT", QV_INDEX_IVF_FLAT},
+                 {"IVF_SQ8", QV_INDEX_IVF_SQ8},   {"IVF_PQ", QV_INDEX_IVF_PQ}};
+    bool auto_index = !strcasecmp(type, "AUTOINDEX");
+    qv_err rc;
+    size_t i;
+
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < sizeof kinds / sizeof kinds[0] && strcasecmp(type, kinds[i].name); i++) {
+    }
+    if (i == sizeof kinds / sizeof kinds[0])
+        return qv_error_set(err, QV_EINVAL, "invalid index type: %s", type);
+    out->kind = kinds[i].kind;
+    out->dim = dim;
+    out->l2 = !strcasecmp(metric, "L2");
+    out->cosine = !strcasecmp(metric, "COSINE");
+    if ((rc = param_int(auto_index ? NULL : params, "M", 16, 2, 2048, &out->M, err)) ||
+        (rc = param_int(auto_index ? NULL : params, "efConstruction", 128, 1, 1 << 20,
+                        &out->ef_construction, err)) ||
+        (rc = param_int(params, "nlist", 128, 1, 65536, &out->nlist, err)) ||
+        (rc = param_int(params, "m", 8, 1, 65536, &out->pq_m, err)) ||
+        (rc = param_int(params, "nbits", 8, 1, 16, &out->pq_nbits, err)))
+        return rc;
+    if (out->kind == QV_INDEX_IVF_PQ && dim % (uint32_t)out->pq_m)
+        return qv_error_set(err, QV_EINVAL, "dimension %u is not a multiple of m=%d", dim,
+                            out->pq_m);
+    return QV_OK;
+}
+
+/* vecs, or a normalised copy for COSINE (*owned set when a copy was made). */
+static const float *prepared(const qv_index_spec *s, const float *vecs, size_t n, float **owned)
+{
+    *owned = NULL;
+    if (!s->cosine)
+        return vecs;
+    if (!(*owned = qv_malloc(n * s->dim * sizeof(float) + 1)))
+        return NULL;
+    memcpy(*owned, vecs, n * s->dim * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        qv_distance_normalize(*owned + i * s->dim, s->dim);
+    return *owned;
+}
+
+static qv_err make_faiss(const qv_index_spec *s, FaissIndex **out, qv_error *err)
+{
+    char desc[64];
+    FaissMetricType metric = s->l2 ? METRIC_L2 : METRIC_INNER_PRODUCT;
+
+    if (s->kind == QV_INDEX_HNSW) {
+        qv_faiss_hnsw_opts o = {.d = (int)s->dim, .M = s->M,
+                                .metric = s->l2 ? QV_DISTANCE_L2 : QV_DISTANCE_IP,
+                                .ef_construction = s->ef_construction, .ef_search = 64};
+        return qv_faiss_hnsw_new(&o, out, err);
+    }
+    if (s->kind == QV_INDEX_IVF_FLAT)
+        snprintf(desc, sizeof desc, "IVF%d,Flat", s->nlist);
+    else if (s->kind == QV_INDEX_IVF_SQ8)
+        snprintf(desc, sizeof desc, "IVF%d,SQ8", s->nlist);
+    else
+        snprintf(desc, sizeof desc, "IVF%d,PQ%dx%d", s->nlist, s->pq_m, s->pq_nbits);
+    qv_faiss_init();
+    return qv_faiss_check(faiss_index_factory(out, (int)s->dim, desc, metric), desc, err);
+}
+
+qv_err qv_index_build(const qv_index_spec *spec, const float *vecs, size_t n, qv_index **out,
+                      qv_error *err)
+{
+    qv_index *ix;
+    float *copy;
+    const float *x;
+    qv_err rc;
+
+    *out = NULL;
+    if (spec->kind == QV_INDEX_FLAT || n == 0)
+        return QV_OK;
+    if (spec->kind != QV_INDEX_HNSW && n < (size_t)spec->nlist * MIN_TRAIN_PER_LIST)
+        return QV_OK; /* too small to train: searched exactly, counts as indexed */
+    if (spec->kind == QV_INDEX_IVF_PQ && n < (size_t)1 << spec->pq_nbits)
+        return QV_OK;
+    if (!(ix = qv_calloc(1, sizeof *ix)) || !(x = prepared(spec, vecs, n, &copy))) {
+        qv_free(ix);
+        return qv_error_set(err, QV_ENOMEM, "out of memory building an index");
+    }
+    ix->spec = *spec;
+    if ((rc = make_faiss(spec, &ix->faiss, err)) == QV_OK && spec->kind != QV_INDEX_HNSW)
+        rc = qv_faiss_check(faiss_Index_train(ix->faiss, (idx_t)n, x), "train", err);
+    if (rc == QV_OK)
+        rc = qv_faiss_check(faiss_Index_add(ix->faiss, (idx_t)n, x), "add", err);
+    qv_free(copy);
+    if (rc != QV_OK) {
+        qv_index_free(ix);
+        return rc;
+    }
+    ix->rows = n;
+    *out = ix;
+    return QV_OK;
+}
+
+qv_err qv_index_extend(const qv_index *old, const float *vecs, size_t n, qv_index **out,
+                       qv_error *err)
+{
+    qv_index *ix = qv_calloc(1, sizeof *ix);
+    size_t add = n - old->rows;
+    float *copy;
+    const float *x;
+    qv_err rc;
+
+    if (!ix || !(x = prepared(&old->spec, vecs + old->rows * old->spec.dim, add, &copy))) {
+        qv_free(ix);
+        return qv_error_set(err, QV_ENOMEM, "out of memory extending an index");
+    }
+    ix->spec = old->spec;
+    if ((rc = qv_faiss_clone(old->faiss, &ix->faiss, err)) == QV_OK)
+        rc = qv_faiss_check(faiss_Index_add(ix->faiss, (idx_t)add, x), "add", err);
+    qv_free(copy);
+    if (rc != QV_OK) {
+        qv_index_free(ix);
+        return rc;
+    }
+    ix->rows = n;
+    *out = ix;
+    return QV_OK;
+}
+
+size_t qv_index_rows(const qv_index *ix) { return ix ? ix->rows : 0; }
+const qv_index_spec *qv_index_get_spec(const qv_index *ix) { return &ix->spec; }
+
+qv_err qv_index_search(const qv_index *ix, const qv_index_query *q, float *dist, int64_t *ids,
+                       qv_error *err)
+{
+    qv_faiss_search_opts o = {.ef_search = q->ef ? q->ef : (q->k > 64 ? (int)q->k : 64),
+                              .nprobe = q->nprobe ? q->nprobe : 16,
+                              .allow = q->allow, .allow_bits = ix->rows};
+    float *copy;
+    const float *x = prepared(&ix->spec, q->queries, q->nq, &copy);
+    qv_err rc;
+
+    if (!x)
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    if ((size_t)o.ef_search < q->k)
+        o.ef_search = (int)q->k;
+    rc = qv_faiss_search_with_selector(ix->faiss, (int64_t)q->nq, x, (int64_t)q->k, &o, dist,
+                                       ids, err);
+    qv_free(copy);
+    return rc;
+}
+
+qv_err qv_index_serialize(const qv_index *ix, qv_buf *out, qv_error *err)
+{
+    qv_buf_put(out, INDEX_MAGIC, 4);
+    qv_buf_put_u8(out, (uint8_t)ix->spec.kind);
+    qv_buf_put_u8(out, (uint8_t)(ix->spec.cosine | ix->spec.l2 << 1));
+    qv_buf_put_u32(out, ix->spec.dim);
+    qv_buf_put_u64(out, ix->rows);
+    return qv_faiss_serialize(ix->faiss, out, err);
+}
+
+qv_err qv_index_deserialize(const void *p, size_t len, qv_index **out, qv_error *err)
+{
+    qv_index *ix;
+    qv_reader r;
+    const void *magic;
+    uint8_t flags;
+    qv_err rc;
+
+    qv_reader_init(&r, p, len);
+    magic = qv_reader_bytes(&r, 4);
+    if (!magic || memcmp(magic, INDEX_MAGIC, 4) != 0)
+        return qv_error_set(err, QV_ECORRUPT, "index: bad magic");
+    if (!(ix = qv_calloc(1, sizeof *ix)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    ix->spec.kind = (qv_index_kind)qv_reader_u8(&r);
+    flags = qv_reader_u8(&r);
+    ix->spec.cosine = flags & 1;
+    ix->spec.l2 = flags & 2;
+    ix->spec.dim = qv_reader_u32(&r);
+    ix->rows = qv_reader_u64(&r);
+    if (r.failed) {
+        qv_free(ix);
+        return qv_error_set(err, QV_ECORRUPT, "index: truncated header");
+    }
+    if ((rc = qv_faiss_deserialize((const uint8_t *)p + r.pos, len - r.pos, QV_FAISS_LOAD_SIMD,
+                                   &ix->faiss, err)) != QV_OK) {
+        qv_free(ix);
+        return rc;
+    }
+    *out = ix;
+    return QV_OK;
+}
+
+void qv_index_free(qv_index *ix)
+{
+    if (!ix)
+        return;
+    if (ix->faiss)
+        faiss_Index_free(ix->faiss);
+    qv_free(ix);
+}
