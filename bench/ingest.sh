@@ -169,7 +169,7 @@ for dim in $DIMS; do
             PERF_NOTES+=("$(perf report -i "$TMP/perf-$dim-$nc.data" --sort comm --stdio \
                 2>/dev/null | grep -E '^ +[0-9.]+%' || true)")
             PERF_NOTES+=("$(perf report -i "$TMP/perf-$dim-$nc.data" --sort symbol --stdio \
-                2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15 || true)")
+                2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15 | cut -c 1-110 || true)")
         fi
         stop_server
         ROWS+=("$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" \

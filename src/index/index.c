@@ -107,7 +107,8 @@ static qv_err make_faiss(const qv_index_spec *s, FaissIndex **out, qv_error *err
     else if (s->kind == QV_INDEX_IVF_SQ8)
         snprintf(desc, sizeof desc, "IVF%d,SQ8", s->nlist);
     else
-        snprintf(desc, sizeof desc, "IVF%d,PQ%dx%d", s->nlist, s->pq_m, s->pq_nbits);
+        snprintf(desc, sizeof desc, "IVF%d,PQ%dx%dnp", s->nlist, s->pq_m, s->pq_nbits); /* np: no
+                                                                      polysemous training */
     qv_faiss_init();
     return qv_faiss_check(faiss_index_factory(out, (int)s->dim, desc, metric), desc, err);
 }
@@ -151,6 +152,7 @@ qv_err qv_index_extend(const qv_index *old, const float *vecs, size_t n, qv_inde
 {
     qv_index *ix = qv_calloc(1, sizeof *ix);
     size_t add = n - old->rows;
+    qv_buf bytes;
     float *copy;
     const float *x;
     qv_err rc;
@@ -160,7 +162,13 @@ qv_err qv_index_extend(const qv_index *old, const float *vecs, size_t n, qv_inde
         return qv_error_set(err, QV_ENOMEM, "out of memory extending an index");
     }
     ix->spec = old->spec;
-    if ((rc = qv_faiss_clone(old->faiss, &ix->faiss, err)) == QV_OK)
+    /* copy through FAISS's own format: faiss::clone_index (1.7.3) turns an IndexHNSWFlat
+     * into a plain IndexHNSW, which write_index then refuses */
+    qv_buf_init(&bytes);
+    if ((rc = qv_faiss_serialize(old->faiss, &bytes, err)) == QV_OK)
+        rc = qv_faiss_deserialize(bytes.data, bytes.len, QV_FAISS_LOAD_SIMD, &ix->faiss, err);
+    qv_buf_fini(&bytes);
+    if (rc == QV_OK)
         rc = qv_faiss_check(faiss_Index_add(ix->faiss, (idx_t)add, x), "add", err);
     qv_free(copy);
     if (rc != QV_OK) {
