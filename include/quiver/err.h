@@ -22,7 +22,9 @@ extern "C" {
     X(QV_ENOPART, 404, 200, "partition not found")                                                 \
     X(QV_ENOINDEX, 404, 700, "index not found")                                                    \
     X(QV_ENODB, 404, 800, "database not found")                                                    \
-    X(QV_EALIAS, 400, 1602, "alias error")                                                         \
+    X(QV_ENOALIAS, 404, 1600, "alias not found")                                                   \
+    X(QV_EALIASCONFLICT, 400, 1601, "alias and collection name conflict")                          \
+    X(QV_EALIAS, 400, 1602, "alias already exists")                                                \
     X(QV_EEXIST, 409, 65535, "already exists")                                                     \
     X(QV_EAUTH, 401, 1800, "user hasn't authenticated")                                            \
     X(QV_EDENIED, 403, 1401, "privilege not permitted")                                            \

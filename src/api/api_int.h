@@ -60,7 +60,7 @@ qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *p
     X(index_create) X(index_list) X(index_describe) X(index_drop) X(index_alter_properties)        \
     X(index_drop_properties)                                                                       \
     X(entity_insert) X(entity_upsert) X(entity_delete) X(entity_get) X(entity_query)               \
-    X(entity_search)
+    X(entity_search) X(entity_hybrid_search)
 
 #define API_DECLARE(name) qv_err api_##name(qv_req *req, qv_resp *resp);
 API_HANDLERS(API_DECLARE)

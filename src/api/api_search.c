@@ -1,36 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* api_search.c - /v2/vectordb/entities/search (exact search with SIMD kernels over live
- * rows; FAISS indexes take over as segments are sealed). */
+/* api_search.c - /v2/vectordb/entities/search and entities/hybrid_search (alias
+ * advanced_search): parse one or several ANN sub-searches, run them through the store
+ * (indexes where built, exact SIMD search elsewhere), fuse hybrid results with RRF or
+ * weighted scores (reference §6.5), write the flat result list with topks. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
 #include "quiver/distance.h"
-#include "quiver/jsonb.h"
 #include "quiver/rowcodec.h"
 
 #define MAX_TOPK 16384
 #define MAX_NQ 16384
+#define MAX_SUBSEARCHES 16
+
+/* One ANN request: the top-level search, or one entry of hybrid_search's "search". */
+typedef struct sub_search {
+    qv_search_opts o;
+    float *queries;
+    qv_filter *filter;
+    int64_t limit, offset;
+    qv_search_result r;
+    bool has_result;
+} sub_search;
 
 typedef struct search_req {
     qv_collection_info ci;
     qv_coll_data *data;
-    qv_search_opts o;
-    float *queries;
-    qv_filter *filter;
     int64_t *partitions;
-    int64_t limit, offset;
+    size_t npartitions;
     qv_output_fields of;
     bool of_ready;
+    sub_search subs[MAX_SUBSEARCHES];
+    size_t nsubs;
 } search_req;
 
 static void search_req_fini(search_req *s)
 {
-    qv_free(s->queries);
+    for (size_t i = 0; i < s->nsubs; i++) {
+        qv_free(s->subs[i].queries);
+        qv_filter_free(s->subs[i].filter);
+        if (s->subs[i].has_result)
+            qv_search_result_fini(&s->subs[i].r);
+    }
     qv_free(s->partitions);
-    qv_filter_free(s->filter);
     if (s->of_ready)
         qv_codec_output_fields_fini(&s->of);
     qv_coll_data_unref(s->data);
@@ -38,11 +54,11 @@ static void search_req_fini(search_req *s)
 }
 
 /* The vector field searched: annsField, or the only vector field. */
-static qv_err pick_field(qv_req *req, search_req *s, qv_error *err)
+static qv_err pick_field(const search_req *s, const qv_jval *obj, sub_search *sub, qv_error *err)
 {
     const char *ann = NULL;
     size_t nvec = 0, found = SIZE_MAX;
-    qv_err rc = qv_jget_str(req->root, "annsField", false, &ann, NULL, err);
+    qv_err rc = qv_jget_str(obj, "annsField", false, &ann, NULL, err);
 
     if (rc != QV_OK)
         return rc;
@@ -60,27 +76,14 @@ static qv_err pick_field(qv_req *req, search_req *s, qv_error *err)
     if ((!ann || !*ann) && nvec > 1)
         return qv_error_set(err, QV_EINVAL,
                             "search without annsField, but already found multiple vector fields");
-    s->o.field = found;
+    sub->o.field = found;
     return QV_OK;
 }
 
-static qv_err metric_of(const char *name, qv_metric_kind *out)
+/* The index on the field gives the metric; a metricType in the request must agree. */
+static qv_err pick_metric(const search_req *s, sub_search *sub, const char *asked, qv_error *err)
 {
-    if (!strcasecmp(name, "L2"))
-        *out = QV_METRIC_L2;
-    else if (!strcasecmp(name, "IP"))
-        *out = QV_METRIC_IP;
-    else if (!strcasecmp(name, "COSINE"))
-        *out = QV_METRIC_COSINE;
-    else
-        return QV_EINVAL;
-    return QV_OK;
-}
-
-/* The index on the field gives the metric; searchParams.metricType must agree. */
-static qv_err pick_metric(search_req *s, const char *asked, qv_error *err)
-{
-    const char *field = s->ci.schema.fields[s->o.field].name;
+    const char *field = s->ci.schema.fields[sub->o.field].name;
     const qv_index_def *idx = NULL;
 
     for (size_t i = 0; i < s->ci.index_count && !idx; i++)
@@ -92,59 +95,69 @@ static qv_err pick_metric(search_req *s, const char *asked, qv_error *err)
         return qv_error_set(err, QV_EINVAL,
                             "metric type not match: invalid parameter[expected=%s][actual=%s]",
                             idx->metric_type, asked);
-    metric_of(idx->metric_type, &s->o.metric);
+    sub->o.metric = !strcasecmp(idx->metric_type, "L2")   ? QV_METRIC_L2
+                    : !strcasecmp(idx->metric_type, "IP") ? QV_METRIC_IP
+                                                          : QV_METRIC_COSINE;
     return QV_OK;
 }
 
-/* searchParams: keys flat or under params; radius/range_filter and metricType read here,
- * ef/nprobe accepted (exact search needs neither). */
-static qv_err search_params(qv_req *req, search_req *s, qv_error *err)
+static qv_err int_param(const qv_jval *v, const char *name, int lo, int hi, int *out,
+                        qv_error *err)
 {
-    const qv_jval *sp, *nested, *v;
-    const char *metric = NULL;
     double d;
-    qv_err rc = qv_jget_obj(req->root, "searchParams", false, &sp, err);
 
-    if (rc != QV_OK)
-        return rc;
-    nested = sp ? qv_jobj_get(sp, "params") : NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        const qv_jval *o = pass ? nested : sp;
-        if (!o)
-            continue;
-        if ((v = qv_jobj_get(o, "metricType")) && !qv_jval_str(v, &metric, NULL))
-            return qv_error_set(err, QV_EINVAL, "searchParams.metricType must be a string");
-        if ((v = qv_jobj_get(o, "radius")) && qv_jval_real(v, &d))
-            s->o.has_radius = true, s->o.radius = (float)d;
-        if ((v = qv_jobj_get(o, "range_filter")) && qv_jval_real(v, &d))
-            s->o.has_range_filter = true, s->o.range_filter = (float)d;
-        if ((v = qv_jobj_get(o, "ef"))) {
-            if (!qv_jval_real(v, &d) || d < 1 || d > 32768 || d != (int)d)
-                return qv_error_set(err, QV_EINVAL, "ef should be an integer in [1, 32768]");
-            s->o.ef = (int)d;
-        }
-        if ((v = qv_jobj_get(o, "nprobe"))) {
-            if (!qv_jval_real(v, &d) || d < 1 || d > 65536 || d != (int)d)
-                return qv_error_set(err, QV_EINVAL, "nprobe should be an integer in [1, 65536]");
-            s->o.nprobe = (size_t)d;
-        }
-    }
-    return pick_metric(s, metric, err);
+    if (!qv_jval_real(v, &d) || d < lo || d > hi || d != (int)d)
+        return qv_error_set(err, QV_EINVAL, "%s should be an integer in [%d, %d]", name, lo, hi);
+    *out = (int)d;
+    return QV_OK;
 }
 
-static qv_err parse_queries(qv_req *req, search_req *s, qv_error *err)
+/* Search params: keys flat in obj[key] or nested under its "params" (both accepted, as
+ * Milvus 2.5.2+); ef, nprobe, radius, range_filter, metricType. */
+static qv_err search_params(const search_req *s, const qv_jval *obj, const char *key,
+                            bool check_metric, sub_search *sub, qv_error *err)
 {
-    const qv_field *f = &s->ci.schema.fields[s->o.field];
+    const qv_jval *sp, *v;
+    const char *metric = NULL;
+    qv_err rc = qv_jget_obj(obj, key, false, &sp, err);
+    double d;
+    int x;
+
+    for (int pass = 0; rc == QV_OK && pass < 2; pass++) {
+        const qv_jval *o = pass ? (sp ? qv_jobj_get(sp, "params") : NULL) : sp;
+        if (!o || qv_jval_type(o) != QV_J_OBJECT)
+            continue;
+        if ((v = qv_jobj_get(o, "metricType")) && !qv_jval_str(v, &metric, NULL))
+            return qv_error_set(err, QV_EINVAL, "metricType must be a string");
+        if ((v = qv_jobj_get(o, "radius")) && qv_jval_real(v, &d))
+            sub->o.has_radius = true, sub->o.radius = (float)d;
+        if ((v = qv_jobj_get(o, "range_filter")) && qv_jval_real(v, &d))
+            sub->o.has_range_filter = true, sub->o.range_filter = (float)d;
+        if ((v = qv_jobj_get(o, "ef")) && (rc = int_param(v, "ef", 1, 32768, &sub->o.ef, err)))
+            return rc;
+        if ((v = qv_jobj_get(o, "nprobe")) &&
+            (rc = int_param(v, "nprobe", 1, 65536, &x, err)) == QV_OK)
+            sub->o.nprobe = (size_t)x;
+    }
+    return rc == QV_OK ? pick_metric(s, sub, check_metric ? metric : NULL, err) : rc;
+}
+
+static qv_err parse_queries(const search_req *s, const qv_jval *obj, sub_search *sub,
+                            qv_error *err)
+{
+    const qv_field *f = &s->ci.schema.fields[sub->o.field];
     const qv_jval *data;
     size_t nq;
-    qv_err rc = qv_jget_arr(req->root, "data", true, &data, err);
+    qv_err rc = qv_jget_arr(obj, "data", true, &data, err);
 
     if (rc != QV_OK)
         return rc;
     if ((nq = qv_jarr_len(data)) == 0 || nq > MAX_NQ)
-        return qv_error_set(err, QV_EINVAL, "nq (number of search vectors) should be in range [1, "
-                                            "%d], but got %zu", MAX_NQ, nq);
-    if (!(s->queries = qv_malloc(nq * f->dim * sizeof(float))))
+        return qv_error_set(err, QV_EINVAL,
+                            "nq (number of search vectors) should be in range [1, %d], but got "
+                            "%zu",
+                            MAX_NQ, nq);
+    if (!(sub->queries = qv_malloc(nq * f->dim * sizeof(float))))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     for (size_t q = 0; q < nq; q++) {
         const qv_jval *vec = qv_jarr_at(data, q);
@@ -158,70 +171,63 @@ static qv_err parse_queries(qv_req *req, search_req *s, qv_error *err)
             if (!qv_jval_real(qv_jarr_at(vec, i), &d) || !isfinite((float)d))
                 return qv_error_set(err, QV_EBADJSON, "data[%zu][%zu] is not a float32 number",
                                     q, i);
-            s->queries[q * f->dim + i] = (float)d;
+            sub->queries[q * f->dim + i] = (float)d;
         }
-        if (s->o.metric == QV_METRIC_COSINE)
-            qv_distance_normalize(s->queries + q * f->dim, f->dim);
+        if (sub->o.metric == QV_METRIC_COSINE)
+            qv_distance_normalize(sub->queries + q * f->dim, f->dim);
     }
-    s->o.queries = s->queries;
-    s->o.nq = nq;
+    sub->o.queries = sub->queries;
+    sub->o.nq = nq;
     return QV_OK;
 }
 
-static qv_err limits(qv_req *req, search_req *s, qv_error *err)
+static qv_err limits(const qv_jval *obj, int64_t *limit, int64_t *offset, qv_error *err)
 {
     qv_err rc;
 
-    s->limit = 100;
-    s->offset = 0;
-    if ((rc = qv_jget_int(req->root, "limit", false, &s->limit, NULL, err)) != QV_OK ||
-        (rc = qv_jget_int(req->root, "offset", false, &s->offset, NULL, err)) != QV_OK)
+    *limit = 100;
+    *offset = 0;
+    if ((rc = qv_jget_int(obj, "limit", false, limit, NULL, err)) != QV_OK ||
+        (rc = qv_jget_int(obj, "offset", false, offset, NULL, err)) != QV_OK)
         return rc;
-    if (s->limit < 1 || s->limit > MAX_TOPK)
+    if (*limit < 1 || *limit > MAX_TOPK)
         return qv_error_set(err, QV_EUNEXPECTED,
                             "topk [%lld] is invalid, should be in range [1, %d]",
-                            (long long)s->limit, MAX_TOPK);
-    if (s->offset < 0 || s->limit + s->offset > MAX_TOPK)
+                            (long long)*limit, MAX_TOPK);
+    if (*offset < 0 || *limit + *offset > MAX_TOPK)
         return qv_error_set(err, QV_EUNEXPECTED,
                             "top k + offset [%lld] is invalid, should be in range [1, %d]",
-                            (long long)(s->limit + s->offset), MAX_TOPK);
-    s->o.k = (size_t)(s->limit + s->offset);
+                            (long long)(*limit + *offset), MAX_TOPK);
     return QV_OK;
 }
 
-static qv_err filter_and_partitions(qv_req *req, search_req *s, qv_error *err)
+static qv_err parse_sub(const search_req *s, const qv_jval *obj, const char *params_key,
+                        bool check_metric, sub_search *sub, qv_error *err)
 {
-    const char *expr = "", *group = NULL;
+    const char *expr = "";
     const qv_jval *params;
-    qv_names parts;
     qv_err rc;
 
-    if ((rc = qv_jget_str(req->root, "groupingField", false, &group, NULL, err)) != QV_OK)
+    if ((rc = pick_field(s, obj, sub, err)) != QV_OK ||
+        (rc = search_params(s, obj, params_key, check_metric, sub, err)) != QV_OK ||
+        (rc = limits(obj, &sub->limit, &sub->offset, err)) != QV_OK ||
+        (rc = parse_queries(s, obj, sub, err)) != QV_OK ||
+        (rc = qv_jget_str(obj, "filter", false, &expr, NULL, err)) != QV_OK ||
+        (rc = qv_jget_obj(obj, "exprParams", false, &params, err)) != QV_OK ||
+        (rc = api_compile_filter(&s->ci.schema, expr, params, &sub->filter, err)) != QV_OK)
         return rc;
-    if (group && *group)
-        return qv_error_set(err, QV_EINVAL, "groupingField is not supported by Quiver yet");
-    if ((rc = qv_jget_str(req->root, "filter", false, &expr, NULL, err)) != QV_OK ||
-        (rc = qv_jget_obj(req->root, "exprParams", false, &params, err)) != QV_OK)
-        return rc;
-    if ((rc = api_compile_filter(&s->ci.schema, expr, params, &s->filter, err)) != QV_OK)
-        return rc;
-    s->o.filter = s->filter;
-    if ((rc = api_str_list(req, "partitionNames", false, &parts, err)) == QV_OK && parts.count) {
-        if (!(s->partitions = qv_calloc(parts.count, sizeof *s->partitions)))
-            rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-        for (size_t i = 0; rc == QV_OK && i < parts.count; i++)
-            rc = api_partition_id(&s->ci, parts.items[i], &s->partitions[i], err);
-        s->o.partitions = s->partitions;
-        s->o.npartitions = parts.count;
-    }
-    qv_names_fini(&parts);
-    return rc;
+    sub->o.k = (size_t)(sub->limit + sub->offset);
+    sub->o.filter = sub->filter;
+    sub->o.partitions = s->partitions;
+    sub->o.npartitions = s->npartitions;
+    return QV_OK;
 }
 
-static qv_err parse_search(qv_req *req, search_req *s, qv_error *err)
+/* Collection, partitions, output fields: shared by search and hybrid_search. */
+static qv_err parse_common(qv_req *req, search_req *s, qv_error *err)
 {
-    const char *name;
-    qv_names out;
+    const char *name, *group = NULL;
+    qv_names parts = {0}, out = {0};
     qv_err rc;
 
     if ((rc = api_req_str(req, "collectionName", &name, err)) != QV_OK ||
@@ -229,62 +235,307 @@ static qv_err parse_search(qv_req *req, search_req *s, qv_error *err)
         return rc;
     if (s->ci.load_state == QV_LOAD_NOT_LOAD)
         return qv_error_set(err, QV_ENOTLOADED, "collection not loaded[collection=%s]", s->ci.name);
-    if ((rc = pick_field(req, s, err)) != QV_OK || (rc = search_params(req, s, err)) != QV_OK ||
-        (rc = limits(req, s, err)) != QV_OK || (rc = parse_queries(req, s, err)) != QV_OK ||
-        (rc = filter_and_partitions(req, s, err)) != QV_OK ||
-        (rc = api_str_list(req, "outputFields", false, &out, err)) != QV_OK)
+    if ((rc = qv_jget_str(req->root, "groupingField", false, &group, NULL, err)) != QV_OK)
         return rc;
-    rc = qv_codec_output_fields(&s->ci.schema, (const char *const *)out.items, out.count, false,
-                                &s->of, err);
-    s->of_ready = rc == QV_OK;
+    if (group && *group)
+        return qv_error_set(err, QV_EINVAL, "groupingField is not supported by Quiver yet");
+    if ((rc = api_str_list(req, "partitionNames", false, &parts, err)) == QV_OK && parts.count &&
+        !(s->partitions = qv_calloc(parts.count, sizeof *s->partitions)))
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == QV_OK && i < parts.count; i++)
+        rc = api_partition_id(&s->ci, parts.items[i], &s->partitions[i], err);
+    s->npartitions = parts.count;
+    if (rc == QV_OK && (rc = api_str_list(req, "outputFields", false, &out, err)) == QV_OK) {
+        rc = qv_codec_output_fields(&s->ci.schema, (const char *const *)out.items, out.count,
+                                    false, &s->of, err);
+        s->of_ready = rc == QV_OK;
+    }
+    qv_names_fini(&parts);
     qv_names_fini(&out);
     if (rc == QV_OK)
         rc = qv_store_get(req->node->store, &s->ci, &s->data, err);
     return rc;
 }
 
-static void write_results(qv_req *req, qv_resp *resp, search_req *s, const qv_search_result *r)
+static bool int64_as_string(const qv_req *req)
 {
     const char *h = req->header(req->header_ctx, "Accept-Type-Allow-Int64");
-    bool int64_as_string = h && strcmp(h, "false") == 0;
-    qv_jw w;
+    return h && strcmp(h, "false") == 0;
+}
 
-    api_ok_begin(resp, &w);
-    qv_jw_arr_begin(&w);
-    for (size_t q = 0; q < s->o.nq; q++) {
-        for (size_t i = r->first[q] + (size_t)s->offset; i < r->first[q + 1]; i++) {
-            qv_jw_obj_begin(&w);
-            qv_codec_write_row(&w, &s->ci.schema, &r->rows, i, &s->of, int64_as_string);
-            qv_jw_key(&w, "distance");
-            qv_jw_float(&w, r->distance[i]);
-            qv_jw_obj_end(&w);
-        }
-    }
-    qv_jw_arr_end(&w);
-    qv_jw_key(&w, "topks");
-    qv_jw_arr_begin(&w);
-    for (size_t q = 0; q < s->o.nq; q++) {
-        size_t n = r->first[q + 1] - r->first[q];
-        qv_jw_int(&w, n > (size_t)s->offset ? (int64_t)(n - (size_t)s->offset) : 0);
-    }
-    qv_jw_arr_end(&w);
-    qv_jw_kint(&w, "cost", 0);
-    api_ok_end(&w);
+/* One result row: the row's output fields and its distance or fused score. */
+static void write_hit(qv_jw *w, const search_req *s, const qv_rowbatch *rows, size_t row,
+                      float score, bool as_string)
+{
+    qv_jw_obj_begin(w);
+    qv_codec_write_row(w, &s->ci.schema, rows, row, &s->of, as_string);
+    qv_jw_key(w, "distance");
+    qv_jw_float(w, score);
+    qv_jw_obj_end(w);
+}
+
+static void write_topks(qv_jw *w, const size_t *counts, size_t nq)
+{
+    qv_jw_key(w, "topks");
+    qv_jw_arr_begin(w);
+    for (size_t q = 0; q < nq; q++)
+        qv_jw_int(w, (int64_t)counts[q]);
+    qv_jw_arr_end(w);
+    qv_jw_kint(w, "cost", 0);
 }
 
 qv_err api_entity_search(qv_req *req, qv_resp *resp)
 {
     search_req s;
-    qv_search_result r;
+    sub_search *sub = &s.subs[0];
+    size_t *counts = NULL;
     qv_err rc;
+    qv_jw w;
 
     memset(&s, 0, sizeof s);
-    if ((rc = parse_search(req, &s, &resp->err)) == QV_OK &&
-        (rc = qv_coll_search(s.data, &s.ci.schema, &s.o, &r, &resp->err)) == QV_OK) {
-        write_results(req, resp, &s, &r);
-        qv_search_result_fini(&r);
+    s.nsubs = 1;
+    if ((rc = parse_common(req, &s, &resp->err)) == QV_OK &&
+        (rc = parse_sub(&s, req->root, "searchParams", true, sub, &resp->err)) == QV_OK &&
+        (rc = qv_coll_search(s.data, &s.ci.schema, &sub->o, &sub->r, &resp->err)) == QV_OK) {
+        sub->has_result = true;
+        if (!(counts = qv_calloc(sub->o.nq, sizeof *counts)))
+            rc = qv_error_set(&resp->err, QV_ENOMEM, "out of memory");
+    }
+    if (rc == QV_OK) {
+        bool as_string = int64_as_string(req);
+        api_ok_begin(resp, &w);
+        qv_jw_arr_begin(&w);
+        for (size_t q = 0; q < sub->o.nq; q++) {
+            for (size_t i = sub->r.first[q] + (size_t)sub->offset; i < sub->r.first[q + 1]; i++) {
+                write_hit(&w, &s, &sub->r.rows, i, sub->r.distance[i], as_string);
+                counts[q]++;
+            }
+        }
+        qv_jw_arr_end(&w);
+        write_topks(&w, counts, sub->o.nq);
+        api_ok_end(&w);
         rc = qv_buf_status(&resp->body, &resp->err);
     }
+    qv_free(counts);
+    search_req_fini(&s);
+    return rc;
+}
+
+/* ---- hybrid search ------------------------------------------------------------------ */
+
+typedef struct fuse_in {
+    const qv_rowbatch *rows; /* where the hit's row lives */
+    size_t row;
+    size_t sub;
+    float score; /* this sub-search's contribution */
+} fuse_in;
+
+typedef struct rerank {
+    bool rrf;
+    double k;                       /* RRF */
+    double weights[MAX_SUBSEARCHES]; /* weighted */
+    bool norm;
+    bool mixed_l2;                  /* weighted, raw: L2 mapped when metrics are mixed */
+} rerank;
+
+static qv_err parse_rerank(const qv_jval *root, size_t nsubs, const sub_search *subs,
+                           rerank *rr, qv_error *err)
+{
+    const qv_jval *obj, *params, *weights;
+    const char *strategy = "rrf";
+    qv_err rc = qv_jget_obj(root, "rerank", false, &obj, err);
+    bool any_l2 = false, all_l2 = true;
+
+    memset(rr, 0, sizeof *rr);
+    rr->k = 60;
+    if (rc == QV_OK && obj)
+        rc = qv_jget_str(obj, "strategy", false, &strategy, NULL, err);
+    if (rc == QV_OK && obj)
+        rc = qv_jget_obj(obj, "params", false, &params, err);
+    else
+        params = NULL;
+    if (rc != QV_OK)
+        return rc;
+    rr->rrf = !strcasecmp(strategy, "rrf");
+    if (rr->rrf) {
+        if ((rc = qv_jget_real(params, "k", false, &rr->k, NULL, err)) != QV_OK)
+            return rc;
+        if (!(rr->k > 0 && rr->k < 16384))
+            return qv_error_set(err, QV_EINVAL, "The rank params k should be in range (0, 16384)");
+        return QV_OK;
+    }
+    if (strcasecmp(strategy, "weighted") != 0)
+        return qv_error_set(err, QV_EINVAL, "unsupported rerank strategy: %s (rrf, weighted)",
+                            strategy);
+    if ((rc = qv_jget_arr(params, "weights", true, &weights, err)) != QV_OK ||
+        (rc = qv_jget_bool(params, "norm_score", false, &rr->norm, NULL, err)) != QV_OK)
+        return rc;
+    if (qv_jarr_len(weights) != nsubs)
+        return qv_error_set(err, QV_EINVAL,
+                            "the length of weights param mismatch with ann search requests: "
+                            "invalid parameter[expected=%zu][actual=%zu]",
+                            nsubs, qv_jarr_len(weights));
+    for (size_t i = 0; i < nsubs; i++) {
+        if (!qv_jval_real(qv_jarr_at(weights, i), &rr->weights[i]) || rr->weights[i] < 0 ||
+            rr->weights[i] > 1)
+            return qv_error_set(err, QV_EINVAL, "rank param weight should be in range [0, 1]");
+        any_l2 |= subs[i].o.metric == QV_METRIC_L2;
+        all_l2 &= subs[i].o.metric == QV_METRIC_L2;
+    }
+    rr->mixed_l2 = any_l2 && !all_l2;
+    return QV_OK;
+}
+
+/* Milvus's normalisation of one sub-search score (reference §6.5). */
+static double normalise(qv_metric_kind m, double d)
+{
+    if (m == QV_METRIC_COSINE)
+        return (1 + d) / 2;
+    if (m == QV_METRIC_IP)
+        return 0.5 + atan(d) / M_PI;
+    return 1 - 2 * atan(d) / M_PI;
+}
+
+/* Sub-search i's share of a hit's fused score: RRF 1/(k + rank), rank 1-based; weighted
+ * w_i * norm(d), where norm is the identity for raw scores except L2 among mixed metrics. */
+static double contribution(const rerank *rr, const sub_search *sub, size_t i, size_t rank,
+                           float d)
+{
+    if (rr->rrf)
+        return 1.0 / (rr->k + (double)rank);
+    if (rr->norm || (rr->mixed_l2 && sub->o.metric == QV_METRIC_L2))
+        return rr->weights[i] * normalise(sub->o.metric, d);
+    return rr->weights[i] * d;
+}
+
+static _Thread_local const qv_schema *fuse_schema;
+
+/* Order by primary key, so equal keys from several sub-searches sit together. */
+static int fuse_pk_cmp(const void *pa, const void *pb)
+{
+    const fuse_in *a = pa, *b = pb;
+    const qv_field *pk = qv_schema_primary(fuse_schema);
+    size_t col = (size_t)(pk - fuse_schema->fields);
+    const qv_colbuf *ca = &a->rows->cols[col], *cb = &b->rows->cols[col];
+
+    if (ca->width) {
+        int64_t x, y;
+        memcpy(&x, qv_colbuf_fixed(ca, a->row), 8);
+        memcpy(&y, qv_colbuf_fixed(cb, b->row), 8);
+        return x < y ? -1 : x > y;
+    } else {
+        size_t na, nb;
+        const uint8_t *x = qv_colbuf_var(ca, a->row, &na), *y = qv_colbuf_var(cb, b->row, &nb);
+        int r = memcmp(x, y, na < nb ? na : nb);
+        return r ? r : (na > nb) - (na < nb);
+    }
+}
+
+static _Thread_local bool fuse_ascending; /* all-L2 raw weighted scores: smaller is better */
+
+static int fuse_score_cmp(const void *pa, const void *pb)
+{
+    const fuse_in *a = pa, *b = pb;
+    if (a->score != b->score)
+        return (a->score < b->score) == fuse_ascending ? -1 : 1;
+    return fuse_pk_cmp(pa, pb); /* ties by primary key */
+}
+
+/* Fuse query q's hits of every sub-search into out (sorted best first); *n set. */
+static qv_err fuse_query(const search_req *s, const rerank *rr, size_t q, fuse_in **out,
+                         size_t *n, qv_error *err)
+{
+    size_t total = 0, m = 0;
+    fuse_in *in;
+
+    for (size_t i = 0; i < s->nsubs; i++)
+        total += s->subs[i].r.first[q + 1] - s->subs[i].r.first[q];
+    if (!(in = qv_calloc(total ? total : 1, sizeof *in)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->nsubs; i++) {
+        const sub_search *sub = &s->subs[i];
+        size_t first = sub->r.first[q] + (size_t)sub->offset;
+        for (size_t j = first; j < sub->r.first[q + 1]; j++)
+            in[m++] = (fuse_in){&sub->r.rows, j, i,
+                                (float)contribution(rr, sub, i, j - first + 1, sub->r.distance[j])};
+    }
+    fuse_schema = &s->ci.schema;
+    qsort(in, m, sizeof *in, fuse_pk_cmp);
+    total = 0;
+    for (size_t j = 0; j < m; j++) { /* sum each key's contributions into its first entry */
+        if (total && fuse_pk_cmp(&in[total - 1], &in[j]) == 0)
+            in[total - 1].score += in[j].score;
+        else
+            in[total++] = in[j];
+    }
+    fuse_ascending = !rr->rrf && !rr->norm && !rr->mixed_l2 &&
+                     s->subs[0].o.metric == QV_METRIC_L2;
+    qsort(in, total, sizeof *in, fuse_score_cmp);
+    *out = in;
+    *n = total;
+    return QV_OK;
+}
+
+qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
+{
+    search_req s;
+    const qv_jval *arr;
+    rerank rr;
+    int64_t limit, offset;
+    size_t nq = 0, *counts = NULL;
+    qv_err rc;
+    qv_jw w;
+
+    memset(&s, 0, sizeof s);
+    if ((rc = parse_common(req, &s, &resp->err)) != QV_OK ||
+        (rc = qv_jget_arr(req->root, "search", true, &arr, &resp->err)) != QV_OK ||
+        (rc = limits(req->root, &limit, &offset, &resp->err)) != QV_OK)
+        goto done;
+    if (qv_jarr_len(arr) == 0 || qv_jarr_len(arr) > MAX_SUBSEARCHES) {
+        rc = qv_error_set(&resp->err, QV_EINVAL, "hybrid search takes 1 to %d sub-searches",
+                          MAX_SUBSEARCHES);
+        goto done;
+    }
+    for (size_t i = 0; i < qv_jarr_len(arr) && rc == QV_OK; i++) {
+        s.nsubs = i + 1;
+        if ((rc = parse_sub(&s, qv_jarr_at(arr, i), "params", false, &s.subs[i], &resp->err)))
+            qv_error_prefix(&resp->err, "search[%zu]: ", i);
+        else if (i && s.subs[i].o.nq != s.subs[0].o.nq)
+            rc = qv_error_set(&resp->err, QV_EINVAL,
+                              "search[%zu] has %zu query vectors, search[0] has %zu", i,
+                              s.subs[i].o.nq, s.subs[0].o.nq);
+    }
+    if (rc != QV_OK || (rc = parse_rerank(req->root, s.nsubs, s.subs, &rr, &resp->err)) != QV_OK)
+        goto done;
+    for (size_t i = 0; i < s.nsubs && rc == QV_OK; i++) {
+        rc = qv_coll_search(s.data, &s.ci.schema, &s.subs[i].o, &s.subs[i].r, &resp->err);
+        s.subs[i].has_result = rc == QV_OK;
+    }
+    nq = s.subs[0].o.nq;
+    if (rc == QV_OK && !(counts = qv_calloc(nq, sizeof *counts)))
+        rc = qv_error_set(&resp->err, QV_ENOMEM, "out of memory");
+    if (rc != QV_OK)
+        goto done;
+    api_ok_begin(resp, &w);
+    qv_jw_arr_begin(&w);
+    for (size_t q = 0; q < nq && rc == QV_OK; q++) {
+        fuse_in *fused = NULL;
+        size_t n = 0;
+        if ((rc = fuse_query(&s, &rr, q, &fused, &n, &resp->err)) != QV_OK)
+            break;
+        for (size_t j = (size_t)offset; j < n && j < (size_t)(offset + limit); j++) {
+            write_hit(&w, &s, fused[j].rows, fused[j].row, fused[j].score, int64_as_string(req));
+            counts[q]++;
+        }
+        qv_free(fused);
+    }
+    qv_jw_arr_end(&w);
+    write_topks(&w, counts, nq);
+    api_ok_end(&w);
+    if (rc == QV_OK)
+        rc = qv_buf_status(&resp->body, &resp->err);
+done:
+    qv_free(counts);
     search_req_fini(&s);
     return rc;
 }

@@ -67,6 +67,8 @@ static const qv_route routes[] = {
     POST("entities/get", entity_get),
     POST("entities/query", entity_query),
     POST("entities/search", entity_search),
+    POST("entities/hybrid_search", entity_hybrid_search),
+    POST("entities/advanced_search", entity_hybrid_search),
 
     {NULL, NULL, NULL, 0},
 };

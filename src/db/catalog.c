@@ -379,7 +379,7 @@ static qv_err alias_check_target(const cat_state *s, const char *db, const char 
     if ((rc = cat_require_db(s, db, err)) != QV_OK)
         return rc;
     if (cat_find_collection(s, db, alias))
-        return qv_error_set(err, QV_EALIAS,
+        return qv_error_set(err, QV_EALIASCONFLICT,
                             "alias and collection name conflict[database=%s][alias=%s]", db,
                             alias);
     if (!cat_find_collection(s, db, coll))
@@ -437,7 +437,8 @@ static qv_err alias_alter(cat_state *s, const char *db, const char *alias, const
     if ((rc = alias_check_target(s, db, alias, coll, err)) != QV_OK)
         return rc;
     if (!(a = cat_find_alias(s, db, alias)))
-        return qv_error_set(err, QV_EALIAS, "alias not found[database=%s][alias=%s]", db, alias);
+        return qv_error_set(err, QV_ENOALIAS, "alias not found[database=%s][alias=%s]", db,
+                            alias);
     if (!(name = qv_strdup(coll)))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     qv_free(a->collection);
@@ -518,8 +519,8 @@ qv_err qv_catalog_get_alias(qv_catalog *c, const char *db, const char *alias,
     if ((rc = cat_require_db(s, db, err)) != QV_OK)
         return cat_read_end(c, rc);
     if (!(a = cat_find_alias(s, db, alias)))
-        return cat_read_end(c, qv_error_set(err, QV_EALIAS, "alias not found[database=%s][alias=%s]",
-                                            db, alias));
+        return cat_read_end(c, qv_error_set(err, QV_ENOALIAS,
+                                            "alias not found[database=%s][alias=%s]", db, alias));
     out->db = qv_strdup(a->db);
     out->alias = qv_strdup(a->alias);
     out->collection = qv_strdup(a->collection);

@@ -417,7 +417,7 @@ static qv_err part_drop(cat_state *s, const char *db, const char *coll, const ch
     if (!(p = find_partition(ci, name)))
         return QV_OK; /* Milvus: dropping a missing partition succeeds */
     if (p->loaded)
-        return qv_error_set(err, QV_EUNEXPECTED,
+        return qv_error_set(err, QV_EINVAL,
                             "partition cannot be dropped, partition is loaded, please release it "
                             "first");
     qv_free(p->name);

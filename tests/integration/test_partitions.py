@@ -34,9 +34,6 @@ def test_partition_lifecycle(shared_node):
     ok(part(n, "drop", c, partitionName="p1"))  # a missing partition: fine
 
 
-@pytest.mark.xfail(strict=True, reason="dropping a loaded partition answers 65535; Milvus (and TS "
-                   "test_partition_e2e) expect 1100 ParameterInvalid. Fix: QV_EINVAL in "
-                   "part_drop (src/db/catalog_collection.c) plus tests/unit/test_catalog.c:109")
 def test_drop_loaded_partition_is_1100(shared_node):
     c = create_quick(shared_node)
     ok(part(shared_node, "create", c, partitionName="p1"))

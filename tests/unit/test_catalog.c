@@ -102,11 +102,12 @@ START_TEST(test_collections_aliases_persist)
     ck_assert_int_eq(qv_catalog_create_collection(c, &spec, &e), QV_EUNEXPECTED);
     ck_assert_int_eq(qv_catalog_create_partition(c, "default", "books", "p1", NULL), QV_OK);
     ck_assert_int_eq(qv_catalog_create_alias(c, "default", "b", "books", NULL), QV_OK);
-    ck_assert_int_eq(qv_catalog_create_alias(c, "default", "books", "books", &e), QV_EALIAS);
+    ck_assert_int_eq(qv_catalog_create_alias(c, "default", "books", "books", &e),
+                     QV_EALIASCONFLICT);
     ck_assert_int_eq(qv_catalog_drop_collection(c, "default", "books", &e), QV_EUNEXPECTED);
     qv_names_add(&parts, "p1");
     ck_assert_int_eq(qv_catalog_set_loaded(c, "default", "b", &parts, true, NULL), QV_OK);
-    ck_assert_int_eq(qv_catalog_drop_partition(c, "default", "books", "p1", &e), QV_EUNEXPECTED);
+    ck_assert_int_eq(qv_catalog_drop_partition(c, "default", "books", "p1", &e), QV_EINVAL);
     version = qv_catalog_version(c);
     qv_catalog_close(c);
 
