@@ -28,6 +28,8 @@ typedef struct sub_search {
 } sub_search;
 
 typedef struct search_req {
+    size_t group_field; /* SIZE_MAX: no grouping */
+    int64_t group_size;
     qv_collection_info ci;
     qv_coll_data *data;
     int64_t *partitions;
@@ -223,10 +225,39 @@ static qv_err parse_sub(const search_req *s, const qv_jval *obj, const char *par
     return QV_OK;
 }
 
+/* groupingField (a scalar field that is not JSON, Array or Float/Double) and groupSize. */
+static qv_err parse_grouping(qv_req *req, search_req *s, bool allowed, qv_error *err)
+{
+    const char *group = NULL;
+    const qv_field *f;
+    qv_err rc;
+
+    s->group_field = SIZE_MAX;
+    s->group_size = 1;
+    if ((rc = qv_jget_str(req->root, "groupingField", false, &group, NULL, err)) != QV_OK ||
+        (rc = qv_jget_int(req->root, "groupSize", false, &s->group_size, NULL, err)) != QV_OK ||
+        !group || !*group)
+        return rc;
+    if (!allowed)
+        return qv_error_set(err, QV_EINVAL, "groupingField is not supported in hybrid_search yet");
+    if (!(f = qv_schema_field(&s->ci.schema, group)))
+        return qv_error_set(err, QV_EINVAL, "groupBy field(%s) not found in schema", group);
+    if (qv_type_is_vector(f->type) || f->type == QV_TYPE_JSON || f->type == QV_TYPE_ARRAY ||
+        f->type == QV_TYPE_FLOAT || f->type == QV_TYPE_DOUBLE)
+        return qv_error_set(err, QV_EINVAL,
+                            "groupBy field(%s) has unsupported type %s: only Bool, Int8-Int64 "
+                            "and VarChar fields can group",
+                            group, qv_type_name(f->type));
+    if (s->group_size < 1 || s->group_size > 1024)
+        return qv_error_set(err, QV_EINVAL, "groupSize should be in range [1, 1024]");
+    s->group_field = (size_t)(f - s->ci.schema.fields);
+    return QV_OK;
+}
+
 /* Collection, partitions, output fields: shared by search and hybrid_search. */
 static qv_err parse_common(qv_req *req, search_req *s, qv_error *err)
 {
-    const char *name, *group = NULL;
+    const char *name;
     qv_names parts = {0}, out = {0};
     qv_err rc;
 
@@ -235,10 +266,6 @@ static qv_err parse_common(qv_req *req, search_req *s, qv_error *err)
         return rc;
     if (s->ci.load_state == QV_LOAD_NOT_LOAD)
         return qv_error_set(err, QV_ENOTLOADED, "collection not loaded[collection=%s]", s->ci.name);
-    if ((rc = qv_jget_str(req->root, "groupingField", false, &group, NULL, err)) != QV_OK)
-        return rc;
-    if (group && *group)
-        return qv_error_set(err, QV_EINVAL, "groupingField is not supported by Quiver yet");
     if ((rc = api_str_list(req, "partitionNames", false, &parts, err)) == QV_OK && parts.count &&
         !(s->partitions = qv_calloc(parts.count, sizeof *s->partitions)))
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
@@ -284,6 +311,102 @@ static void write_topks(qv_jw *w, const size_t *counts, size_t nq)
     qv_jw_kint(w, "cost", 0);
 }
 
+/* ---- grouping search ---------------------------------------------------------------- */
+
+static bool same_group(const qv_colbuf *c, size_t a, size_t b)
+{
+    bool na = qv_colbuf_is_null(c, a), nb = qv_colbuf_is_null(c, b);
+    size_t la, lb;
+    const uint8_t *pa, *pb;
+
+    if (na || nb)
+        return na && nb;
+    if (c->width)
+        return memcmp(qv_colbuf_fixed(c, a), qv_colbuf_fixed(c, b), c->width) == 0;
+    pa = qv_colbuf_var(c, a, &la);
+    pb = qv_colbuf_var(c, b, &lb);
+    return la == lb && memcmp(pa, pb, la) == 0;
+}
+
+/* Query q's hits grouped: groups in order of their best hit, each with at most group_size
+ * hits in rank order; at most limit groups after skipping offset groups. Writes the hit
+ * indexes (into r) to out and returns how many; *complete tells whether every emitted
+ * group is full or the hits were exhausted (so a larger k cannot change the answer). */
+static size_t group_hits(const search_req *s, const sub_search *sub, size_t q, size_t *out,
+                         bool *complete)
+{
+    const qv_search_result *r = &sub->r;
+    const qv_colbuf *col = &r->rows.cols[s->group_field];
+    size_t first = r->first[q], last = r->first[q + 1], n = 0, groups = 0;
+    size_t want = (size_t)(sub->limit + sub->offset);
+    size_t *heads = qv_calloc(want + 1, sizeof *heads), *sizes = qv_calloc(want + 1, sizeof *sizes);
+
+    *complete = last - first < sub->o.k; /* fewer hits than asked: all rows were seen */
+    if (!heads || !sizes) {
+        qv_free(heads);
+        qv_free(sizes);
+        return 0;
+    }
+    for (size_t i = first; i < last; i++) { /* assign hits to groups, first come first */
+        size_t g = 0;
+        while (g < groups && !same_group(col, heads[g], i))
+            g++;
+        if (g == groups) {
+            if (groups == want)
+                continue;
+            heads[groups++] = i;
+        }
+        sizes[g]++;
+    }
+    if (groups == want) {
+        bool full = true;
+        for (size_t g = 0; g < groups; g++)
+            full &= sizes[g] >= (size_t)s->group_size;
+        *complete |= full;
+    }
+    for (size_t g = (size_t)sub->offset; g < groups; g++) { /* emit, group by group */
+        size_t taken = 0;
+        for (size_t i = heads[g]; i < last && taken < (size_t)s->group_size; i++)
+            if (same_group(col, heads[g], i))
+                out[n++] = i, taken++;
+    }
+    qv_free(heads);
+    qv_free(sizes);
+    return n;
+}
+
+/* Search with k growing until every query's groups are settled. */
+static qv_err grouped_search(search_req *s, sub_search *sub, qv_error *err)
+{
+    size_t want = (size_t)((sub->limit + sub->offset) * s->group_size);
+    size_t cap = ((size_t)1 << 24) / sub->o.nq; /* bounds the per-request hit buffers */
+    qv_err rc;
+
+    if (want > MAX_TOPK)
+        return qv_error_set(err, QV_EINVAL,
+                            "(limit + offset) * groupSize = %zu exceeds %d", want, MAX_TOPK);
+    sub->o.k = want * 4 < cap ? want * 4 : cap;
+    for (;;) {
+        bool settled = true;
+        size_t *tmp;
+        if ((rc = qv_coll_search(s->data, &s->ci.schema, &sub->o, &sub->r, err)) != QV_OK)
+            return rc;
+        sub->has_result = true;
+        tmp = qv_malloc(sub->o.k * sizeof *tmp + 1);
+        for (size_t q = 0; tmp && q < sub->o.nq && settled; q++) {
+            bool complete;
+            group_hits(s, sub, q, tmp, &complete);
+            settled = complete;
+        }
+        qv_free(tmp);
+        if (settled || sub->o.k >= cap)
+            return QV_OK;
+        qv_search_result_fini(&sub->r);
+        sub->has_result = false;
+        sub->o.k *= 4;
+    }
+}
+
 qv_err api_entity_search(qv_req *req, qv_resp *resp)
 {
     search_req s;
@@ -292,30 +415,44 @@ qv_err api_entity_search(qv_req *req, qv_resp *resp)
     qv_err rc;
     qv_jw w;
 
+    size_t *picked = NULL;
+
     memset(&s, 0, sizeof s);
     s.nsubs = 1;
     if ((rc = parse_common(req, &s, &resp->err)) == QV_OK &&
-        (rc = parse_sub(&s, req->root, "searchParams", true, sub, &resp->err)) == QV_OK &&
-        (rc = qv_coll_search(s.data, &s.ci.schema, &sub->o, &sub->r, &resp->err)) == QV_OK) {
-        sub->has_result = true;
-        if (!(counts = qv_calloc(sub->o.nq, sizeof *counts)))
-            rc = qv_error_set(&resp->err, QV_ENOMEM, "out of memory");
+        (rc = parse_grouping(req, &s, true, &resp->err)) == QV_OK &&
+        (rc = parse_sub(&s, req->root, "searchParams", true, sub, &resp->err)) == QV_OK) {
+        if (s.group_field != SIZE_MAX)
+            rc = grouped_search(&s, sub, &resp->err);
+        else if ((rc = qv_coll_search(s.data, &s.ci.schema, &sub->o, &sub->r, &resp->err)) ==
+                 QV_OK)
+            sub->has_result = true;
     }
+    if (rc == QV_OK && (!(counts = qv_calloc(sub->o.nq, sizeof *counts)) ||
+                        !(picked = qv_malloc((sub->o.k + 1) * sizeof *picked))))
+        rc = qv_error_set(&resp->err, QV_ENOMEM, "out of memory");
     if (rc == QV_OK) {
         bool as_string = int64_as_string(req);
         api_ok_begin(resp, &w);
         qv_jw_arr_begin(&w);
         for (size_t q = 0; q < sub->o.nq; q++) {
-            for (size_t i = sub->r.first[q] + (size_t)sub->offset; i < sub->r.first[q + 1]; i++) {
-                write_hit(&w, &s, &sub->r.rows, i, sub->r.distance[i], as_string);
-                counts[q]++;
-            }
+            size_t n = 0;
+            bool complete;
+            if (s.group_field != SIZE_MAX)
+                n = group_hits(&s, sub, q, picked, &complete);
+            else
+                for (size_t i = sub->r.first[q] + (size_t)sub->offset; i < sub->r.first[q + 1]; i++)
+                    picked[n++] = i;
+            for (size_t j = 0; j < n; j++)
+                write_hit(&w, &s, &sub->r.rows, picked[j], sub->r.distance[picked[j]], as_string);
+            counts[q] = n;
         }
         qv_jw_arr_end(&w);
         write_topks(&w, counts, sub->o.nq);
         api_ok_end(&w);
         rc = qv_buf_status(&resp->body, &resp->err);
     }
+    qv_free(picked);
     qv_free(counts);
     search_req_fini(&s);
     return rc;
@@ -488,6 +625,7 @@ qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
 
     memset(&s, 0, sizeof s);
     if ((rc = parse_common(req, &s, &resp->err)) != QV_OK ||
+        (rc = parse_grouping(req, &s, false, &resp->err)) != QV_OK ||
         (rc = qv_jget_arr(req->root, "search", true, &arr, &resp->err)) != QV_OK ||
         (rc = limits(req->root, &limit, &offset, &resp->err)) != QV_OK)
         goto done;

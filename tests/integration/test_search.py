@@ -138,3 +138,30 @@ def test_mnist_flat_recall_is_exact(node):
         kth = np.sort(d)[9]
         hits += sum(1 for h in r.data[qi * 10:(qi + 1) * 10] if d[h["id"]] <= kth * (1 + 1e-6))
     assert hits / (10 * len(queries)) == 1.0
+
+
+def test_grouping_search(node):
+    rng = np.random.default_rng(21)
+    base = rng.normal(size=(600, 8)).astype(np.float32)
+    q = rng.normal(size=8).astype(np.float32)
+    create(node, "g", 8, "L2")
+    insert(node, "g", base)  # grp = id % 10
+    r = node.post("entities/search", {"collectionName": "g", "data": [q.tolist()], "limit": 3,
+                                      "groupingField": "grp", "groupSize": 2,
+                                      "outputFields": ["grp"]})
+    assert r.code == 0, r
+    d = ((base - q) ** 2).sum(1)
+    order = list(np.lexsort((np.arange(len(base)), d)))
+    groups = []
+    for i in order:  # groups by their best hit, each with its 2 best
+        g = i % 10
+        if g not in groups:
+            groups.append(g)
+    want = []
+    for g in groups[:3]:
+        want += [i for i in order if i % 10 == g][:2]
+    assert [h["id"] for h in r.data] == want
+    assert r["topks"] == [6]
+    r = node.post("entities/search", {"collectionName": "g", "data": [q.tolist()],
+                                      "groupingField": "v"})
+    assert r.code == 1100
