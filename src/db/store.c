@@ -128,6 +128,7 @@ static qv_err replay_record(void *ctx, uint8_t type, const void *rec, size_t len
     qv_error err;
     qv_err rc = store_apply(c, type, rec, len, lsn, NULL, &err);
 
+    c->applied_lsn = lsn;
     if (rc != QV_OK)
         qv_log_error("store", "collection %lld: WAL record %llu cannot be applied: %s",
                      (long long)c->id, (unsigned long long)lsn, err.msg);
@@ -148,8 +149,12 @@ static qv_err coll_replay(qv_coll_data *c, qv_io *io, qv_error *err)
 {
     char dir[4096];
     qv_wal_opts o = {.dir = dir, .io = io};
+    uint64_t ckpt;
     qv_err rc;
 
+    if ((rc = store_load_checkpoint(c, &ckpt, err)) != QV_OK)
+        return rc;
+    o.replay_from_lsn = ckpt + 1; /* the checkpoint holds everything before */
     snprintf(dir, sizeof dir, "%s/wal", c->dir);
     if ((rc = qv_wal_open(&o, replay_record, c, &c->wal, err)) != QV_OK)
         return rc;
@@ -288,8 +293,9 @@ qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *
     pthread_mutex_lock(&c->seq_lock);
     while (c->apply_ticket != ticket)
         pthread_cond_wait(&c->seq_cond, &c->seq_lock);
-    if (rc == QV_OK)
-        rc = store_apply(c, type, rec->data, rec->len, lsn, affected, err);
+    if (rc == QV_OK && (rc = store_apply(c, type, rec->data, rec->len, lsn, affected, err)) ==
+                           QV_OK)
+        c->applied_lsn = lsn;
     c->apply_ticket++;
     pthread_cond_broadcast(&c->seq_cond);
     pthread_mutex_unlock(&c->seq_lock);
@@ -298,5 +304,6 @@ qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *
 
 qv_err qv_coll_flush(qv_coll_data *c, qv_error *err)
 {
-    return qv_wal_sync(c->wal, UINT64_MAX, err);
+    qv_err rc = qv_wal_sync(c->wal, UINT64_MAX, err);
+    return rc != QV_OK ? rc : store_checkpoint(c, err);
 }

@@ -6,6 +6,9 @@
  * order, so an index built before a restart still describes rows [0, n) after it: index
  * files are written after every build and loaded at start instead of rebuilding.
  *
+ * The builder thread also takes a checkpoint of a collection (store_checkpoint.c) once
+ * CHECKPOINT_WAL_BYTES of WAL were written since the last one.
+ *
  * The builder thread wakes every BUILD_TICK_MS and, per shard and slot, (re)builds when
  * the unindexed tail reaches BUILD_MIN_ROWS or has been quiet for BUILD_QUIET_MS. It copies
  * the vectors under the shard's read lock, builds without any lock (writes go on), and
@@ -27,6 +30,7 @@
 #define BUILD_MIN_ROWS 4096
 #define BUILD_QUIET_MS 300
 #define MAX_INDEX_FILE_BYTES ((size_t)8 << 30)
+#define CHECKPOINT_WAL_BYTES ((uint64_t)256 << 20) /* WAL written since the last checkpoint */
 
 static void index_path(const qv_coll_data *c, const index_slot *sl, size_t shard_ix, char *buf,
                        size_t cap)
@@ -260,6 +264,14 @@ static void build_pass(qv_store *s)
     /* each collection was referenced above; walk and release (the list may change) */
     while (c) {
         qv_coll_data *next;
+        qv_wal_counters wc;
+        qv_wal_stats(c->wal, &wc);
+        if (wc.append_bytes - c->ckpt_wal_bytes >= CHECKPOINT_WAL_BYTES) {
+            qv_error err = {0};
+            if (store_checkpoint(c, &err) != QV_OK)
+                qv_log_warn("store", "collection %lld: checkpoint failed: %s", (long long)c->id,
+                            err.msg);
+        }
         for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++) {
             for (size_t si = 0; si < c->nshards; si++) {
                 bool go;

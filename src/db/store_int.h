@@ -56,6 +56,9 @@ struct qv_coll_data {
     pthread_mutex_t seq_lock; /* guards next_ticket, apply_ticket, the WAL append */
     pthread_cond_t seq_cond;
     uint64_t next_ticket, apply_ticket;
+    uint64_t applied_lsn;     /* guarded by seq_lock: every record up to it is applied */
+    uint64_t ckpt_lsn;        /* the newest checkpoint covers records up to here */
+    uint64_t ckpt_wal_bytes;  /* WAL append bytes (since open) at that checkpoint */
     char *dir;
     qv_store *store;
     struct qv_coll_data *next; /* in the store's list, guarded by the store lock */
@@ -81,6 +84,14 @@ void store_builder_stop(qv_store *s);
 void store_free_indexes(qv_coll_data *c);
 
 uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* store_checkpoint.c: write a checkpoint of every shard at the last applied LSN, truncate
+ * the WAL behind it and delete older checkpoints; at open, load the newest one (*lsn 0
+ * when there is none). */
+qv_err store_checkpoint(qv_coll_data *c, qv_error *err);
+qv_err store_load_checkpoint(qv_coll_data *c, uint64_t *lsn, qv_error *err);
+/* Rebuild a shard's key map and live count from its rows and dead bitmap. */
+qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err);
 
 /* Hash of row's primary key in batch b (pk column pk_col). */
 uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);

@@ -78,6 +78,22 @@ static qv_err apply_rows(qv_coll_data *c, shard *sh, int64_t part, const qv_rowb
     return QV_OK;
 }
 
+qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err)
+{
+    sh->live = 0;
+    for (size_t row = 0; row < sh->rows.rows; row++) {
+        pk_probe p = {&sh->rows, &sh->rows, row, c->pk_col};
+        uint64_t old;
+        if (sh->dead[row / 64] >> (row % 64) & 1)
+            continue;
+        if (pkmap_put(&sh->pk, store_row_hash(&sh->rows, c->pk_col, row), row, probe_eq, &p,
+                      &old) != QV_OK)
+            return qv_error_set(err, QV_ENOMEM, "out of memory indexing keys");
+        sh->live++;
+    }
+    return QV_OK;
+}
+
 /* DELETE payload: the keys as a one-column batch of the primary key. */
 static qv_err apply_delete(qv_coll_data *c, shard *sh, const uint8_t *p, size_t len,
                            uint64_t *affected, qv_error *err)

@@ -256,6 +256,70 @@ START_TEST(test_search_matches_naive)
 }
 END_TEST
 
+/* A checkpoint (flush) plus the WAL tail after it restore the same state; a damaged
+ * checkpoint refuses to open, naming the file. */
+START_TEST(test_checkpoint_and_tail)
+{
+    qv_io *io = test_open_io(_i);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_rowbatch rows;
+    qv_filter *f;
+    uint64_t deleted;
+    char **names = NULL, path[512] = "";
+    size_t n = 0;
+    qv_error e;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    make_rows(&ci.schema, &rows, 0, 100, 1);
+    ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+    f = compile(&ci.schema, "id < 5");
+    ck_assert_int_eq(qv_coll_delete(c, f, NULL, 0, &deleted, NULL), QV_OK);
+    qv_filter_free(f);
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK); /* checkpoint */
+    make_rows(&ci.schema, &rows, 95, 10, 2);          /* tail: 5 replace, 5 new */
+    ck_assert_int_eq(qv_coll_upsert(c, 1, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 100);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 10);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 5"), 0);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+
+    /* damage the checkpoint: the collection refuses to open, naming the file */
+    snprintf(path, sizeof path, "%s/collections/42", dir);
+    ck_assert_int_eq(qv_io_list_dir(io, path, &names, &n, NULL), QV_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(names[i], "checkpoint-", 11))
+            snprintf(path, sizeof path, "%s/collections/42/%s", dir, names[i]);
+    qv_io_free_names(names, n);
+    {
+        FILE *fp = fopen(path, "r+b");
+        ck_assert_ptr_nonnull(fp);
+        fseek(fp, 60, SEEK_SET);
+        fputc(0x5a, fp);
+        fclose(fp);
+    }
+    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, &e), QV_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "checkpoint-"));
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
@@ -265,6 +329,7 @@ int main(void)
     tcase_add_loop_test(tc, test_concurrent_writers_survive_reopen, 0, QV_IO_BACKEND_COUNT);
     tcase_add_test(tc, test_fsync_failure_is_not_acknowledged);
     tcase_add_test(tc, test_search_matches_naive);
+    tcase_add_loop_test(tc, test_checkpoint_and_tail, 0, QV_IO_BACKEND_COUNT);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
