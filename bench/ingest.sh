@@ -40,6 +40,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 ninja -C "$BUILD" quiverd bench/ingest_client bench/disk_baseline >/dev/null ||
     die "build failed (if src/ is mid-edit, retry in a minute)"
+SRC_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 QUIVERD=$BUILD/quiverd
 CLIENT=$BUILD/bench/ingest_client
 DISK=$BUILD/bench/disk_baseline
@@ -114,12 +115,21 @@ create_collection() { # name dim
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-wal_bytes() { # total size of every collection's WAL under data dir $1
-    local n=0 d
-    for d in "$1"/collections/*/wal; do
-        [ -d "$d" ] && n=$((n + $(du -sb "$d" | cut -f1)))
+disk_write_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io"; }
+
+# WAL bytes written: checkpoints delete WAL files behind them, so the directory's growth
+# undercounts. Instead every WAL file's size is sampled every 0.2 s while the client runs
+# and the largest size seen per file is summed (a file is full long before it can be
+# deleted, and a file past its size limit no longer grows).
+wal_sizes() { find "$1/collections" -path '*/wal/*' -type f -printf '%p %s\n' 2>/dev/null || true; }
+wal_sampler() { # data dir, log file; runs while the log's .run flag exists
+    while [ -e "$2.run" ]; do
+        wal_sizes "$1" >>"$2"
+        sleep 0.2
     done
-    echo "$n"
+}
+wal_written() { # log file: sum over files of the largest size seen
+    awk '{ if ($2 > max[$1]) max[$1] = $2 } END { for (f in max) n += max[f]; printf "%.0f", n }' "$1"
 }
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
 
@@ -143,8 +153,14 @@ for dim in $DIMS; do
         start_server "$data"
         coll=ingest_${dim}_$nc
         create_collection "$coll" "$dim"
-        wal0=$(wal_bytes "$data")
+        wlog=$TMP/wal-$dim-$nc.sizes
+        wal_sizes "$data" >"$wlog"
+        wal0=$(wal_written "$wlog")
+        touch "$wlog.run"
+        wal_sampler "$data" "$wlog" &
+        WPID=$!
         cpu0=$(cpu_ticks "$SPID")
+        io0=$(disk_write_bytes "$SPID")
         log "dim $dim, $nc client(s), $DUR s, index $INDEX ..."
         PPID_=
         if [ "$PERF" = 1 ]; then
@@ -155,7 +171,11 @@ for dim in $DIMS; do
         out=$("$CLIENT" --url "$URL" --collection "$coll" --dim "$dim" --batch "$BATCH" \
             --clients "$nc" --seconds "$DUR" --id-base 1) || log "client reported failures"
         cpu1=$(cpu_ticks "$SPID")
-        wal1=$(wal_bytes "$data")
+        io1=$(disk_write_bytes "$SPID")
+        rm -f "$wlog.run"
+        wait "$WPID" || true
+        wal_sizes "$data" >>"$wlog"
+        wal1=$(wal_written "$wlog")
         log "$out"
         line=$(grep '^result:' <<<"$out")
         secs=$(field seconds "$line")
@@ -173,26 +193,28 @@ for dim in $DIMS; do
         fi
         stop_server
         ROWS+=("$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" \
-            -v wal="$((wal1 - wal0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
+            -v wal="$((wal1 - wal0))" -v io="$((io1 - io0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
             -v seq="$SEQ_MB" -v syncs="$SYNC_S" '
             function f(k,   n, i, kv) { n = split(line, kv, " ");
                 for (i = 1; i <= n; i++) if (index(kv[i], k "=") == 1) return substr(kv[i], length(k) + 2) }
             BEGIN {
                 v = f("vectors_per_s"); ok = f("ok")
-                printf "%5d %7d %10.0f %8.1f %9.1f %8.0f %8.2f %8.2f %7.0f%% %7.0f%% %9.0f %9.0f\n",
+                printf "%5d %7d %10.0f %7.1f %8.1f %9.0f %8.1f %8.2f %8.2f %7.0f%% %7.0f%% %8.0f %7.0f\n",
                     dim, nc, v, f("requests_per_s"), wal / secs / 1e6, (ok > 0 ? wal / (ok * 1000) : 0),
-                    f("p50_ms"), f("p99_ms"), f("cpu_pct"), 100 * ticks / hz / secs, seq, syncs }')")
+                    io / secs / 1e6, f("p50_ms"), f("p99_ms"), f("cpu_pct"), 100 * ticks / hz / secs,
+                    seq, syncs }')")
     done
 done
 
 # ---- table -----------------------------------------------------------------------------
 echo
-echo "durable ingest, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, ${DUR} s per run, batch $BATCH," \
-    "index $INDEX, data dir on $(df -P "$TMP" | awk 'NR == 2 {print $1}'),"\
-    "load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%5s %7s %10s %8s %9s %8s %8s %8s %8s %8s %9s %9s\n' dim clients vectors/s req/s \
-    WAL_MB/s WAL_B/vec p50_ms p99_ms cli_CPU srv_CPU seq_MB/s fsync/s
+echo "durable ingest, $(date -u '+%Y-%m-%d %H:%M UTC'), source $SRC_REV, index $INDEX," \
+    "${DUR} s per run, batches of $BATCH"
+echo "$(nproc) CPUs, data dir on $(df -P "$TMP" | awk 'NR == 2 {print $1}')" \
+    "($(stat -f -c %T "$TMP")), load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%5s %7s %10s %7s %8s %9s %8s %8s %8s %8s %8s %8s %7s\n' dim clients vectors/s req/s \
+    WAL_MB/s WAL_B/vec disk_MB/s p50_ms p99_ms cli_CPU srv_CPU seq_MB/s fsync/s
 for r in "${ROWS[@]}"; do echo "$r"; done
-echo "(disk: ${SEQ_MB} MB/s sequential write + fsync; ${SYNC_S} 4 KiB write+fdatasync/s;" \
-    "${SYNC1M_MB} MB/s as 1 MiB write+fdatasync; CPU % is of one core, max $(nproc)00%)"
+echo "(disk baseline: ${SEQ_MB} MB/s sequential write + fsync; ${SYNC_S} 4 KiB write+fdatasync/s;" \
+    "${SYNC1M_MB} MB/s as 1 MiB write+fdatasync. CPU % is of one core, max $(nproc)00%.)"
 for n in "${PERF_NOTES[@]}"; do echo "$n"; done

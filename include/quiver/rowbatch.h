@@ -61,6 +61,10 @@ bool qv_colbuf_is_null(const qv_colbuf *c, size_t row);
 const void *qv_colbuf_fixed(const qv_colbuf *c, size_t row);
 const uint8_t *qv_colbuf_var(const qv_colbuf *c, size_t row, size_t *len);
 
+/* Order of two primary-key values: Int64 columns numerically, VarChar bytewise (shorter
+ * first on a common prefix). Returns <0, 0, >0. */
+int qv_colbuf_key_cmp(const qv_colbuf *a, size_t arow, const qv_colbuf *b, size_t brow);
+
 /* Copy rows idx[0..n) of src (same schema) to the end of dst. idx NULL: all rows. */
 qv_err qv_rowbatch_append_rows(qv_rowbatch *dst, const qv_rowbatch *src, const uint32_t *idx,
                                size_t n, qv_error *err);

@@ -553,19 +553,8 @@ static int fuse_pk_cmp(const void *pa, const void *pb)
     const fuse_in *a = pa, *b = pb;
     const qv_field *pk = qv_schema_primary(fuse_schema);
     size_t col = (size_t)(pk - fuse_schema->fields);
-    const qv_colbuf *ca = &a->rows->cols[col], *cb = &b->rows->cols[col];
 
-    if (ca->width) {
-        int64_t x, y;
-        memcpy(&x, qv_colbuf_fixed(ca, a->row), 8);
-        memcpy(&y, qv_colbuf_fixed(cb, b->row), 8);
-        return x < y ? -1 : x > y;
-    } else {
-        size_t na, nb;
-        const uint8_t *x = qv_colbuf_var(ca, a->row, &na), *y = qv_colbuf_var(cb, b->row, &nb);
-        int r = memcmp(x, y, na < nb ? na : nb);
-        return r ? r : (na > nb) - (na < nb);
-    }
+    return qv_colbuf_key_cmp(&a->rows->cols[col], a->row, &b->rows->cols[col], b->row);
 }
 
 static _Thread_local bool fuse_ascending; /* all-L2 raw weighted scores: smaller is better */

@@ -53,15 +53,7 @@ uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row)
 bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b, size_t brow,
                         size_t pk_col)
 {
-    const qv_colbuf *ca = &a->cols[pk_col], *cb = &b->cols[pk_col];
-    size_t na, nb;
-    const uint8_t *pa, *pb;
-
-    if (ca->width)
-        return memcmp(qv_colbuf_fixed(ca, arow), qv_colbuf_fixed(cb, brow), 8) == 0;
-    pa = qv_colbuf_var(ca, arow, &na);
-    pb = qv_colbuf_var(cb, brow, &nb);
-    return na == nb && memcmp(pa, pb, na) == 0;
+    return qv_colbuf_key_cmp(&a->cols[pk_col], arow, &b->cols[pk_col], brow) == 0;
 }
 
 qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err)

@@ -85,20 +85,8 @@ static _Thread_local const qv_coll_data *sort_coll;
 static int cmp_hits(const void *pa, const void *pb)
 {
     const hit *a = pa, *b = pb;
-    const qv_colbuf *ca = &sort_coll->shards[a->shard_ix].rows.cols[sort_coll->pk_col];
-    const qv_colbuf *cb = &sort_coll->shards[b->shard_ix].rows.cols[sort_coll->pk_col];
-
-    if (ca->width) {
-        int64_t x, y;
-        memcpy(&x, qv_colbuf_fixed(ca, a->row), 8);
-        memcpy(&y, qv_colbuf_fixed(cb, b->row), 8);
-        return x < y ? -1 : x > y;
-    } else {
-        size_t na, nb;
-        const uint8_t *x = qv_colbuf_var(ca, a->row, &na), *y = qv_colbuf_var(cb, b->row, &nb);
-        int r = memcmp(x, y, na < nb ? na : nb);
-        return r ? r : (na > nb) - (na < nb);
-    }
+    return qv_colbuf_key_cmp(&sort_coll->shards[a->shard_ix].rows.cols[sort_coll->pk_col], a->row,
+                             &sort_coll->shards[b->shard_ix].rows.cols[sort_coll->pk_col], b->row);
 }
 
 static void lock_all(qv_coll_data *c, bool lock)

@@ -28,20 +28,8 @@ static _Thread_local const qv_coll_data *tl_coll;
 
 static int pk_cmp(const cand *a, const cand *b)
 {
-    const qv_colbuf *ca = &tl_coll->shards[a->shard_ix].rows.cols[tl_coll->pk_col];
-    const qv_colbuf *cb = &tl_coll->shards[b->shard_ix].rows.cols[tl_coll->pk_col];
-
-    if (ca->width) {
-        int64_t x, y;
-        memcpy(&x, qv_colbuf_fixed(ca, a->row), 8);
-        memcpy(&y, qv_colbuf_fixed(cb, b->row), 8);
-        return x < y ? -1 : x > y;
-    } else {
-        size_t na, nb;
-        const uint8_t *x = qv_colbuf_var(ca, a->row, &na), *y = qv_colbuf_var(cb, b->row, &nb);
-        int r = memcmp(x, y, na < nb ? na : nb);
-        return r ? r : (na > nb) - (na < nb);
-    }
+    return qv_colbuf_key_cmp(&tl_coll->shards[a->shard_ix].rows.cols[tl_coll->pk_col], a->row,
+                             &tl_coll->shards[b->shard_ix].rows.cols[tl_coll->pk_col], b->row);
 }
 
 /* a worse than b? */

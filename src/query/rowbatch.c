@@ -213,6 +213,24 @@ const uint8_t *qv_colbuf_var(const qv_colbuf *c, size_t row, size_t *len)
     return c->data.data ? c->data.data + c->offsets[row] : (const uint8_t *)"";
 }
 
+int qv_colbuf_key_cmp(const qv_colbuf *a, size_t arow, const qv_colbuf *b, size_t brow)
+{
+    size_t na, nb;
+    const uint8_t *x, *y;
+    int r;
+
+    if (a->width) {
+        int64_t u, v;
+        memcpy(&u, qv_colbuf_fixed(a, arow), sizeof u);
+        memcpy(&v, qv_colbuf_fixed(b, brow), sizeof v);
+        return u < v ? -1 : u > v;
+    }
+    x = qv_colbuf_var(a, arow, &na);
+    y = qv_colbuf_var(b, brow, &nb);
+    r = memcmp(x, y, na < nb ? na : nb);
+    return r ? r : (na > nb) - (na < nb);
+}
+
 static void copy_value(qv_colbuf *dst, const qv_colbuf *src, size_t row)
 {
     if (qv_colbuf_is_null(src, row)) {
