@@ -28,6 +28,8 @@ typedef struct qv_node_metrics {
     qv_metric *index_loads;
     qv_metric *index_build_seconds;
     qv_metric *index_failures;
+    qv_metric *wal_appends, *wal_bytes, *wal_fsyncs, *wal_fsync_seconds, *wal_torn_tails,
+        *wal_files; /* summed over open collections at scrape */
 } qv_node_metrics;
 
 typedef struct qv_node {

@@ -112,6 +112,12 @@ typedef struct qv_store_index_stats {
 } qv_store_index_stats;
 const qv_store_index_stats *qv_store_index_counters(const qv_store *s);
 
+/* WAL counters summed over the collections open on this node (for /metrics). */
+typedef struct qv_store_wal_totals {
+    uint64_t appends, append_bytes, write_bytes, fsyncs, fsync_ns, torn_tails, files;
+} qv_store_wal_totals;
+void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out);
+
 /* Live rows in total or of one partition (partition_id < 0: all). */
 uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id);
 

@@ -75,6 +75,7 @@ qv_err api_metrics(qv_req *req, qv_resp *resp)
     qv_node *n = req->node;
 
     const qv_store_index_stats *is = qv_store_index_counters(n->store);
+    qv_store_wal_totals wal;
 
     qv_series_set(qv_metric_default(n->m.catalog_version),
                   (double)qv_catalog_version(n->catalog));
@@ -83,6 +84,13 @@ qv_err api_metrics(qv_req *req, qv_resp *resp)
     qv_series_set(qv_metric_default(n->m.index_failures), (double)atomic_load(&is->failures));
     qv_series_set(qv_metric_default(n->m.index_build_seconds),
                   (double)atomic_load(&is->build_ns) / 1e9);
+    qv_store_wal_totals_get(n->store, &wal);
+    qv_series_set(qv_metric_default(n->m.wal_appends), (double)wal.appends);
+    qv_series_set(qv_metric_default(n->m.wal_bytes), (double)wal.write_bytes);
+    qv_series_set(qv_metric_default(n->m.wal_fsyncs), (double)wal.fsyncs);
+    qv_series_set(qv_metric_default(n->m.wal_fsync_seconds), (double)wal.fsync_ns / 1e9);
+    qv_series_set(qv_metric_default(n->m.wal_torn_tails), (double)wal.torn_tails);
+    qv_series_set(qv_metric_default(n->m.wal_files), (double)wal.files);
     qv_metrics_render(n->metrics, &resp->body);
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return qv_buf_status(&resp->body, &resp->err);

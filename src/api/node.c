@@ -63,10 +63,23 @@ static qv_err register_metrics(qv_node *n, qv_error *err)
                                                   "Time spent building vector indexes.", NULL);
     n->m.index_failures = qv_metrics_counter(m, "quiver_index_build_failures_total",
                                              "Vector index builds that failed.", NULL);
+    n->m.wal_appends = qv_metrics_counter(m, "quiver_wal_appends_total",
+                                          "WAL records appended since start.", NULL);
+    n->m.wal_bytes = qv_metrics_counter(m, "quiver_wal_written_bytes_total",
+                                        "Bytes written to WAL files since start.", NULL);
+    n->m.wal_fsyncs = qv_metrics_counter(m, "quiver_wal_fsyncs_total",
+                                         "WAL group commits (linked write + fdatasync).", NULL);
+    n->m.wal_fsync_seconds = qv_metrics_counter(m, "quiver_wal_fsync_seconds_total",
+                                                "Time spent in WAL group commits.", NULL);
+    n->m.wal_torn_tails = qv_metrics_counter(m, "quiver_wal_torn_tails_repaired_total",
+                                             "Torn WAL tails truncated at open.", NULL);
+    n->m.wal_files = qv_metrics_gauge(m, "quiver_wal_files", "WAL files on disk.", NULL);
     if (!n->m.http_requests || !n->m.http_duration || !n->m.http_inflight ||
         !n->m.http_body_rejected || !n->m.build_info || !n->m.catalog_version ||
         !n->m.rows_inserted || !n->m.rows_deleted || !n->m.index_builds || !n->m.index_loads ||
-        !n->m.index_build_seconds || !n->m.index_failures)
+        !n->m.index_build_seconds || !n->m.index_failures || !n->m.wal_appends ||
+        !n->m.wal_bytes || !n->m.wal_fsyncs || !n->m.wal_fsync_seconds || !n->m.wal_torn_tails ||
+        !n->m.wal_files)
         return qv_error_set(err, QV_ENOMEM, "out of memory registering metrics");
     qv_series_set(qv_metric_series(n->m.build_info, build), 1);
     return QV_OK;

@@ -299,3 +299,21 @@ qv_err qv_coll_flush(qv_coll_data *c, qv_error *err)
     qv_err rc = qv_wal_sync(c->wal, UINT64_MAX, err);
     return rc != QV_OK ? rc : store_checkpoint(c, err);
 }
+
+void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->lock);
+    for (qv_coll_data *c = s->head; c; c = c->next) {
+        qv_wal_counters w;
+        qv_wal_stats(c->wal, &w);
+        out->appends += w.appends;
+        out->append_bytes += w.append_bytes;
+        out->write_bytes += w.write_bytes;
+        out->fsyncs += w.fsyncs;
+        out->fsync_ns += w.fsync_ns_sum;
+        out->torn_tails += w.torn_tails_repaired;
+        out->files += w.files;
+    }
+    pthread_mutex_unlock(&s->lock);
+}

@@ -181,3 +181,15 @@ def test_errors(node):
     node.post("collections/release", {"collectionName": "ent"})
     r = node.post("entities/query", {"collectionName": "ent"})
     assert r.code == 101
+
+
+def test_write_metrics(node):
+    make(node)
+    node.post("entities/insert", {"collectionName": "ent", "data": [row(i) for i in range(10)]})
+    text = node.get("/metrics").text
+    values = {l.split()[0]: float(l.split()[1]) for l in text.splitlines()
+              if l and not l.startswith("#")}
+    assert values["quiver_wal_appends_total"] >= 1
+    assert values["quiver_wal_fsyncs_total"] >= 1
+    assert values["quiver_rows_inserted_total"] == 10
+    assert values["quiver_wal_files"] >= 1
