@@ -115,6 +115,12 @@ create_collection() { # name dim
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+thread_ticks() { # "tid comm ticks" per server thread
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+    done 2>/dev/null
+}
 disk_write_bytes() { awk '$1 == "write_bytes:" {print $2}' "/proc/$1/io"; }
 
 # WAL bytes written: checkpoints delete WAL files behind them, so the directory's growth
@@ -146,6 +152,7 @@ SYNC1M_MB=$(field sync1m_mb_s "$DLINE")
 
 # ---- runs ------------------------------------------------------------------------------
 ROWS=()
+THREAD_NOTES=()
 PERF_NOTES=()
 for dim in $DIMS; do
     for nc in $CLIENTS; do
@@ -161,6 +168,7 @@ for dim in $DIMS; do
         WPID=$!
         cpu0=$(cpu_ticks "$SPID")
         io0=$(disk_write_bytes "$SPID")
+        thread_ticks "$SPID" >"$TMP/threads0"
         log "dim $dim, $nc client(s), $DUR s, index $INDEX ..."
         PPID_=
         if [ "$PERF" = 1 ]; then
@@ -172,6 +180,7 @@ for dim in $DIMS; do
             --clients "$nc" --seconds "$DUR" --id-base 1) || log "client reported failures"
         cpu1=$(cpu_ticks "$SPID")
         io1=$(disk_write_bytes "$SPID")
+        thread_ticks "$SPID" >"$TMP/threads1"
         rm -f "$wlog.run"
         wait "$WPID" || true
         wal_sizes "$data" >>"$wlog"
@@ -183,6 +192,12 @@ for dim in $DIMS; do
         inserted=$(curl -s "$URL/metrics" | awk '$1 == "quiver_rows_inserted_total" {print $2}')
         [ "${inserted:-0}" = "$((ok * BATCH))" ] ||
             log "WARNING: server counted ${inserted:-?} rows inserted, client $((ok * BATCH))"
+        # Busiest server threads: MHD-worker = HTTP (decode, WAL, apply), quiverd = index
+        # builder / checkpoints (and main), iou-wrk = io_uring workers doing the WAL writes.
+        THREAD_NOTES+=("$(printf '%5d %7d  ' "$dim" "$nc")$(awk -v hz="$HZ" -v secs="$secs" '
+            NR == FNR { t0[$1] = $3; next }
+            { d = $3 - t0[$1]; if (d > 0) printf "%s %.0f%%\n", $2, 100 * d / hz / secs }' \
+            "$TMP/threads0" "$TMP/threads1" | sort -k2 -n -r | head -n 5 | paste -sd, - | sed 's/,/, /g')")
         if [ -n "$PPID_" ]; then
             wait "$PPID_" 2>/dev/null || true
             PERF_NOTES+=("--- perf, dim $dim, $nc client(s): server threads, top symbols (self) ---")
@@ -217,4 +232,6 @@ printf '%5s %7s %10s %7s %8s %9s %8s %8s %8s %8s %8s %8s %7s\n' dim clients vect
 for r in "${ROWS[@]}"; do echo "$r"; done
 echo "(disk baseline: ${SEQ_MB} MB/s sequential write + fsync; ${SYNC_S} 4 KiB write+fdatasync/s;" \
     "${SYNC1M_MB} MB/s as 1 MiB write+fdatasync. CPU % is of one core, max $(nproc)00%.)"
+echo "busiest server threads (% of one core over the run):"
+for n in "${THREAD_NOTES[@]}"; do echo "$n"; done
 for n in "${PERF_NOTES[@]}"; do echo "$n"; done

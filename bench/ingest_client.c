@@ -14,7 +14,8 @@
  * keep-alive connection; a finished handle is re-armed with the next body at once, so
  * there are always --clients requests in flight until --seconds elapse or --batches
  * requests were issued. A request counts as done when the response arrives; it is OK
- * when the status is 200 and the Milvus envelope says "code":0.
+ * when the status is 200 and the Milvus envelope says "code":0. The first failure stops
+ * new requests (the exit status is then 1, and the first error is printed).
  *
  * Reported: vectors/s and requests/s over the send phase, p50/p99/max latency, bytes
  * of request bodies sent, connections opened (keep-alive means = --clients), and this
@@ -278,6 +279,8 @@ static size_t on_reply(char *p, size_t size, size_t n, void *ctx)
 
 static bool want_more(const run *r)
 {
+    if (r->failed) /* a failed insert ends the run: error replies are not ingest */
+        return false;
     if (r->o->batches > 0)
         return r->issued < r->o->batches;
     return now_ns() < r->deadline_ns;

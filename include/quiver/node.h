@@ -4,6 +4,7 @@
 #ifndef QUIVER_NODE_H
 #define QUIVER_NODE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,6 +33,14 @@ typedef struct qv_node_metrics {
         *wal_files; /* summed over open collections at scrape */
 } qv_node_metrics;
 
+#define QV_COMPACTION_JOBS 256
+
+/* A finished manual compaction, kept for collections/get_compaction_state. */
+typedef struct qv_compaction_job {
+    int64_t id;
+    uint64_t purged;
+} qv_compaction_job;
+
 typedef struct qv_node {
     const qv_config *cfg; /* borrowed; outlives the node */
     char node_id[128];
@@ -44,6 +53,9 @@ typedef struct qv_node {
     qv_node_metrics m;
     uint64_t start_ms;
     atomic_bool draining; /* set on SIGTERM: /readyz answers 503 */
+    pthread_mutex_t jobs_lock; /* guards jobs, next_job */
+    qv_compaction_job jobs[QV_COMPACTION_JOBS]; /* ring, by id % QV_COMPACTION_JOBS */
+    int64_t next_job;
 } qv_node;
 
 /* Lock the data directory (QV_ELOCKED if another process holds it), open the I/O

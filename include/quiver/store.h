@@ -54,6 +54,11 @@ qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *
 /* Delete the live rows matching f in the given partitions (NULL: all); *deleted counts them. */
 qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
                       size_t npartitions, uint64_t *deleted, qv_error *err);
+/* Purge deleted and replaced rows from memory and disk (rows are renumbered, so indexes
+ * are rebuilt in the background); writes wait meanwhile. *purged counts the rows removed.
+ * The node also compacts a collection by itself once a fifth of its rows are dead. */
+qv_err qv_coll_compact(qv_coll_data *c, uint64_t *purged, qv_error *err);
+
 /* Make every acknowledged write durable (they already are; this waits for in-flight ones). */
 qv_err qv_coll_flush(qv_coll_data *c, qv_error *err);
 

@@ -241,3 +241,58 @@ qv_err api_coll_drop_properties(qv_req *req, qv_resp *resp)
     qv_names_fini(&keys);
     return rc;
 }
+
+/* Compaction runs in the request (it holds the collection's writes for its duration); the
+ * job id is kept so that get_compaction_state answers Completed. */
+qv_err api_coll_compact(qv_req *req, qv_resp *resp)
+{
+    qv_collection_info ci;
+    qv_coll_data *data = NULL;
+    qv_node *n = req->node;
+    uint64_t purged = 0;
+    int64_t id = 0;
+    qv_err rc = api_get_collection(req, resp, &ci);
+    qv_jw w;
+
+    if (rc == QV_OK && (rc = qv_store_get(n->store, &ci, &data, &resp->err)) == QV_OK)
+        rc = qv_coll_compact(data, &purged, &resp->err);
+    qv_coll_data_unref(data);
+    qv_collection_info_fini(&ci);
+    if (rc != QV_OK)
+        return rc;
+    pthread_mutex_lock(&n->jobs_lock);
+    id = n->next_job++;
+    n->jobs[id % QV_COMPACTION_JOBS] = (qv_compaction_job){id, purged};
+    pthread_mutex_unlock(&n->jobs_lock);
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, "compactionID", id);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}
+
+qv_err api_coll_get_compaction_state(qv_req *req, qv_resp *resp)
+{
+    qv_node *n = req->node;
+    int64_t id = 0;
+    bool known;
+    qv_err rc = qv_jget_int(req->root, "jobID", true, &id, NULL, &resp->err);
+    qv_jw w;
+
+    if (rc != QV_OK)
+        return rc;
+    pthread_mutex_lock(&n->jobs_lock);
+    known = id > 0 && n->jobs[id % QV_COMPACTION_JOBS].id == id;
+    pthread_mutex_unlock(&n->jobs_lock);
+    api_ok_begin(resp, &w);
+    qv_jw_obj_begin(&w);
+    qv_jw_kint(&w, "compactionID", id);
+    qv_jw_kstr(&w, "state", known ? "Completed" : "UndefiedState"); /* Milvus's enum spelling */
+    qv_jw_kint(&w, "executingPlanNumber", 0);
+    qv_jw_kint(&w, "timeoutPlanNumber", 0);
+    qv_jw_kint(&w, "completedPlanNumber", known ? 1 : 0);
+    qv_jw_obj_end(&w);
+    api_ok_end(&w);
+    return QV_OK;
+}

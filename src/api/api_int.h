@@ -53,7 +53,8 @@ qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *p
     X(db_create) X(db_list) X(db_describe) X(db_drop) X(db_alter) X(db_drop_properties)            \
     X(coll_create) X(coll_describe) X(coll_list) X(coll_has) X(coll_drop) X(coll_rename)           \
     X(coll_get_stats) X(coll_load) X(coll_release) X(coll_refresh_load) X(coll_get_load_state)     \
-    X(coll_alter_properties) X(coll_drop_properties) X(coll_flush)                                \
+    X(coll_alter_properties) X(coll_drop_properties) X(coll_flush) X(coll_compact)                                \
+    X(coll_get_compaction_state)                                \
     X(part_create) X(part_list) X(part_has) X(part_drop) X(part_load) X(part_release)              \
     X(part_get_stats)                                                                              \
     X(alias_create) X(alias_list) X(alias_describe) X(alias_alter) X(alias_drop)                   \

@@ -129,6 +129,8 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
     n->cfg = cfg;
     n->lock_fd = -1;
     atomic_init(&n->draining, false);
+    pthread_mutex_init(&n->jobs_lock, NULL);
+    n->next_job = 1;
     pick_node_id(n);
     if ((rc = lock_data_dir(n, cfg->server_data_dir, err)) != QV_OK ||
         (rc = qv_io_open_default(cfg->storage_io_backend, &n->io, err)) != QV_OK ||

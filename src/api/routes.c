@@ -39,6 +39,8 @@ static const qv_route routes[] = {
     POST("collections/alter_properties", coll_alter_properties),
     POST("collections/drop_properties", coll_drop_properties),
     POST("collections/flush", coll_flush),
+    POST("collections/compact", coll_compact),
+    POST("collections/get_compaction_state", coll_get_compaction_state),
 
     POST("partitions/create", part_create),
     POST("partitions/list", part_list),

@@ -317,3 +317,8 @@ void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out)
     }
     pthread_mutex_unlock(&s->lock);
 }
+
+qv_err qv_coll_compact(qv_coll_data *c, uint64_t *purged, qv_error *err)
+{
+    return store_compact(c, purged, err);
+}

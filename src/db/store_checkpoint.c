@@ -9,7 +9,7 @@
  *         16   4  shard count
  *         20   4  CRC32C of bytes 0..19
  *   then per shard: u64 block length, u32 CRC32C(block), block :=
- *     u64 rows, u64 n + n bytes of row batch (rowbatch.c), rows x i64 partition ids,
+ *     u64 epoch (row numbering generation), u64 rows, u64 n + n bytes of row batch (rowbatch.c), rows x i64 partition ids,
  *     rows x u64 row LSNs, ceil(rows/64) x u64 dead-row bitmap words
  * Rows keep their order (dead rows included), so index files built over row numbers stay
  * valid across a checkpoint and a restart. A damaged newest checkpoint refuses to open the
@@ -36,6 +36,7 @@ static void encode_shard(const shard *sh, qv_buf *out)
 
     qv_buf_put_u64(out, 0); /* block length, patched below */
     qv_buf_put_u32(out, 0); /* CRC, patched below */
+    qv_buf_put_u64(out, sh->epoch);
     qv_buf_put_u64(out, rows);
     len_at = out->len;
     qv_buf_put_u64(out, 0);
@@ -102,43 +103,126 @@ static void remove_older(qv_coll_data *c, uint64_t keep)
     qv_io_sync_dir(c->store->io, c->dir, &err);
 }
 
-qv_err store_checkpoint(qv_coll_data *c, qv_error *err)
+/* Encode every shard at the applied LSN (caller holds seq_lock: nothing is appended or
+ * applied meanwhile). */
+static void encode_locked(qv_coll_data *c, qv_buf *b, uint64_t *lsn, qv_wal_counters *wc)
+{
+    uint8_t header[24] = CKPT_MAGIC;
+
+    qv_buf_put(b, header, sizeof header);
+    *lsn = c->applied_lsn;
+    for (size_t si = 0; si < c->nshards; si++)
+        encode_shard(&c->shards[si], b);
+    qv_wal_stats(c->wal, wc);
+}
+
+/* Write an encoded checkpoint, truncate the WAL behind it, drop older checkpoints. */
+static qv_err write_checkpoint(qv_coll_data *c, qv_buf *b, uint64_t lsn,
+                               const qv_wal_counters *wc, bool force, qv_error *err)
 {
     char path[4096];
-    uint8_t header[24] = CKPT_MAGIC;
+    qv_err rc = qv_buf_status(b, err);
+
+    if (rc != QV_OK || (lsn == c->ckpt_lsn && !force))
+        return rc;
+    qv_store_le64(b->data + 8, lsn);
+    qv_store_le32(b->data + 16, (uint32_t)c->nshards);
+    qv_store_le32(b->data + 20, qv_crc32c(0, b->data, 20));
+    ckpt_path(c, lsn, path, sizeof path);
+    if ((rc = qv_io_write_file_atomic(c->store->io, path, b->data, b->len, err)) != QV_OK ||
+        (rc = qv_wal_truncate_before(c->wal, lsn + 1, err)) != QV_OK)
+        return rc;
+    c->ckpt_lsn = lsn;
+    c->ckpt_wal_bytes = wc->append_bytes;
+    remove_older(c, lsn);
+    qv_log_info("store", "collection %lld: checkpoint at LSN %llu", (long long)c->id,
+                (unsigned long long)lsn);
+    return QV_OK;
+}
+
+qv_err store_checkpoint(qv_coll_data *c, qv_error *err)
+{
     qv_wal_counters wc;
     qv_buf b;
     uint64_t lsn;
     qv_err rc;
 
     qv_buf_init(&b);
-    qv_buf_put(&b, header, sizeof header);
-    pthread_mutex_lock(&c->seq_lock); /* no record is appended or applied meanwhile */
-    lsn = c->applied_lsn;
-    for (size_t si = 0; si < c->nshards; si++)
-        encode_shard(&c->shards[si], &b);
-    qv_wal_stats(c->wal, &wc);
+    pthread_mutex_lock(&c->seq_lock);
+    encode_locked(c, &b, &lsn, &wc);
     pthread_mutex_unlock(&c->seq_lock);
-    if ((rc = qv_buf_status(&b, err)) != QV_OK || lsn == c->ckpt_lsn) {
-        qv_buf_fini(&b);
-        return rc;
-    }
-    qv_store_le64(b.data + 8, lsn);
-    qv_store_le32(b.data + 16, (uint32_t)c->nshards);
-    qv_store_le32(b.data + 20, qv_crc32c(0, b.data, 20));
-    ckpt_path(c, lsn, path, sizeof path);
-    rc = qv_io_write_file_atomic(c->store->io, path, b.data, b.len, err);
+    rc = write_checkpoint(c, &b, lsn, &wc, false, err);
     qv_buf_fini(&b);
+    return rc;
+}
+
+/* Rewrite a shard with its live rows only (write lock held). */
+static qv_err compact_shard(qv_coll_data *c, shard *sh, uint64_t *purged, qv_error *err)
+{
+    size_t rows = sh->rows.rows, live = 0;
+    uint32_t *idx = qv_malloc((rows ? rows : 1) * sizeof *idx);
+    qv_rowbatch fresh;
+    qv_err rc;
+
+    if (!idx || qv_rowbatch_init(&fresh, &c->schema) != QV_OK) {
+        qv_free(idx);
+        return qv_error_set(err, QV_ENOMEM, "out of memory compacting");
+    }
+    for (size_t r = 0; r < rows; r++)
+        if (!(sh->dead[r / 64] >> (r % 64) & 1))
+            idx[live++] = (uint32_t)r;
+    if ((rc = qv_rowbatch_append_rows(&fresh, &sh->rows, idx, live, err)) != QV_OK) {
+        qv_free(idx);
+        qv_rowbatch_fini(&fresh);
+        return rc; /* nothing changed */
+    }
+    for (size_t i = 0; i < live; i++) { /* idx is increasing: compacting in place is safe */
+        sh->part_ids[i] = sh->part_ids[idx[i]];
+        sh->row_lsn[i] = sh->row_lsn[idx[i]];
+    }
+    qv_free(idx);
+    qv_rowbatch_fini(&sh->rows);
+    sh->rows = fresh;
+    memset(sh->dead, 0, qv_filter_words(sh->meta_cap) * sizeof *sh->dead);
+    pkmap_fini(&sh->pk);
+    pkmap_init(&sh->pk);
+    for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++) {
+        qv_index_free(sh->idx[k]); /* row numbers changed: rebuilt by the builder */
+        sh->idx[k] = NULL;
+        sh->tried[k] = 0;
+    }
+    sh->epoch++;
+    *purged += rows - live;
+    return store_reindex_keys(c, sh, err);
+}
+
+qv_err store_compact(qv_coll_data *c, uint64_t *purged, qv_error *err)
+{
+    qv_wal_counters wc;
+    qv_buf b;
+    uint64_t lsn;
+    qv_err rc = QV_OK;
+
+    *purged = 0;
+    qv_buf_init(&b);
+    pthread_mutex_lock(&c->seq_lock);
+    for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
+        shard *sh = &c->shards[si];
+        pthread_rwlock_wrlock(&sh->lock);
+        if (sh->live < sh->rows.rows)
+            rc = compact_shard(c, sh, purged, err);
+        pthread_rwlock_unlock(&sh->lock);
+    }
     if (rc == QV_OK)
-        rc = qv_wal_truncate_before(c->wal, lsn + 1, err);
-    if (rc != QV_OK)
-        return rc;
-    c->ckpt_lsn = lsn;
-    c->ckpt_wal_bytes = wc.append_bytes;
-    remove_older(c, lsn);
-    qv_log_info("store", "collection %lld: checkpoint at LSN %llu", (long long)c->id,
-                (unsigned long long)lsn);
-    return QV_OK;
+        encode_locked(c, &b, &lsn, &wc);
+    pthread_mutex_unlock(&c->seq_lock);
+    if (rc == QV_OK && *purged)
+        rc = write_checkpoint(c, &b, lsn, &wc, true, err);
+    qv_buf_fini(&b);
+    if (rc == QV_OK && *purged)
+        qv_log_info("store", "collection %lld: compaction purged %llu rows", (long long)c->id,
+                    (unsigned long long)*purged);
+    return rc;
 }
 
 /* ---- loading -------------------------------------------------------------------------- */
@@ -152,6 +236,7 @@ static qv_err decode_shard(qv_coll_data *c, shard *sh, const uint8_t *p, size_t 
     qv_err rc;
 
     qv_reader_init(&r, p, len);
+    sh->epoch = qv_reader_u64(&r);
     rows = qv_reader_u64(&r);
     n = qv_reader_u64(&r);
     if (r.failed || n > len || !(batch = qv_reader_bytes(&r, n)) ||

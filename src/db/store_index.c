@@ -16,7 +16,9 @@
  * an index, so the old one is freed right after the swap.
  *
  * File: <collection dir>/index-<definition id>-<shard>.qvi =
- *   "QVIF" | u32 CRC32C(payload) | u64 payload length | payload (qv_index_serialize). */
+ *   "QVIF" | u32 CRC32C(payload) | u64 payload length | u64 shard epoch |
+ *   payload (qv_index_serialize). An epoch other than the shard's (rows were renumbered by
+ *   a compaction since) makes the file stale: it is rebuilt. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +32,7 @@
 #define BUILD_MIN_ROWS 4096
 #define BUILD_QUIET_MS 300
 #define MAX_INDEX_FILE_BYTES ((size_t)8 << 30)
+#define AUTO_COMPACT_MIN_DEAD 4096
 #define CHECKPOINT_WAL_BYTES ((uint64_t)256 << 20) /* WAL written since the last checkpoint */
 
 static void index_path(const qv_coll_data *c, const index_slot *sl, size_t shard_ix, char *buf,
@@ -41,7 +44,7 @@ static void index_path(const qv_coll_data *c, const index_slot *sl, size_t shard
 /* ---- files --------------------------------------------------------------------------- */
 
 static qv_err save_index(qv_coll_data *c, const index_slot *sl, size_t si, const qv_index *ix,
-                         qv_error *err)
+                         uint64_t epoch, qv_error *err)
 {
     char path[4096];
     qv_buf b;
@@ -51,9 +54,10 @@ static qv_err save_index(qv_coll_data *c, const index_slot *sl, size_t si, const
     qv_buf_put(&b, "QVIF", 4);
     qv_buf_put_u32(&b, 0);
     qv_buf_put_u64(&b, 0);
+    qv_buf_put_u64(&b, epoch);
     if ((rc = qv_index_serialize(ix, &b, err)) == QV_OK && (rc = qv_buf_status(&b, err)) == QV_OK) {
-        qv_store_le32(b.data + 4, qv_crc32c(0, b.data + 16, b.len - 16));
-        qv_store_le64(b.data + 8, b.len - 16);
+        qv_store_le32(b.data + 4, qv_crc32c(0, b.data + 24, b.len - 24));
+        qv_store_le64(b.data + 8, b.len - 24);
         index_path(c, sl, si, path, sizeof path);
         rc = qv_io_write_file_atomic(c->store->io, path, b.data, b.len, err);
     }
@@ -75,10 +79,12 @@ static qv_index *load_index(qv_coll_data *c, const index_slot *sl, size_t si)
     if (qv_io_read_file(c->store->io, path, MAX_INDEX_FILE_BYTES, &data, &len, &err) != QV_OK)
         return NULL;
     p = data;
-    if (len < 16 || memcmp(p, "QVIF", 4) || qv_load_le64(p + 8) != len - 16 ||
-        qv_crc32c(0, p + 16, len - 16) != qv_load_le32(p + 4))
+    if (len < 24 || memcmp(p, "QVIF", 4) || qv_load_le64(p + 8) != len - 24 ||
+        qv_crc32c(0, p + 24, len - 24) != qv_load_le32(p + 4))
         qv_log_warn("index", "%s: checksum mismatch, rebuilding", path);
-    else if (qv_index_deserialize(p + 16, len - 16, &ix, &err) != QV_OK)
+    else if (qv_load_le64(p + 16) != c->shards[si].epoch)
+        qv_log_info("index", "%s: rows were renumbered since (compaction), rebuilding", path);
+    else if (qv_index_deserialize(p + 24, len - 24, &ix, &err) != QV_OK)
         qv_log_warn("index", "%s: %s, rebuilding", path, err.msg);
     else if (qv_index_rows(ix) > c->shards[si].rows.rows) {
         qv_log_warn("index", "%s covers %zu rows but the shard has %zu, rebuilding", path,
@@ -198,6 +204,7 @@ static void build_one(qv_coll_data *c, size_t si, size_t k)
 {
     shard *sh = &c->shards[si];
     index_slot sl;
+    uint64_t epoch;
     qv_index *old = NULL, *fresh = NULL;
     float *vecs;
     size_t n, dim;
@@ -207,6 +214,7 @@ static void build_one(qv_coll_data *c, size_t si, size_t k)
 
     pthread_rwlock_rdlock(&sh->lock);
     sl = c->slots[k];
+    epoch = sh->epoch;
     n = sh->rows.rows;
     dim = c->schema.fields[sl.field].dim;
     vecs = sl.used ? copy_vectors(sh, sl.field, dim, n) : NULL;
@@ -225,12 +233,13 @@ static void build_one(qv_coll_data *c, size_t si, size_t k)
     }
     if (rc != QV_OK || !fresh) {
         pthread_rwlock_wrlock(&sh->lock);
-        sh->tried[k] = n; /* not retried before the shard grows */
+        if (sh->epoch == epoch)
+            sh->tried[k] = n; /* not retried before the shard grows */
         pthread_rwlock_unlock(&sh->lock);
         return; /* a block too small to index is searched exactly */
     }
     pthread_rwlock_wrlock(&sh->lock);
-    if (c->slots[k].used && c->slots[k].def_id == sl.def_id) {
+    if (c->slots[k].used && c->slots[k].def_id == sl.def_id && sh->epoch == epoch) {
         old = sh->idx[k];
         sh->idx[k] = fresh;
         fresh = NULL;
@@ -244,11 +253,26 @@ static void build_one(qv_coll_data *c, size_t si, size_t k)
     atomic_fetch_add(&c->store->istats.builds, 1);
     atomic_fetch_add(&c->store->istats.build_ns, store_now_ns() - t0);
     pthread_rwlock_rdlock(&sh->lock);
-    if (sh->idx[k] && save_index(c, &sl, si, sh->idx[k], &err) != QV_OK)
+    if (sh->idx[k] && sh->epoch == epoch && save_index(c, &sl, si, sh->idx[k], epoch, &err))
         qv_log_warn("index", "collection %lld shard %zu: saving the index failed: %s",
                     (long long)c->id, si, err.msg);
     pthread_rwlock_unlock(&sh->lock);
     qv_log_debug("index", "collection %lld shard %zu: index over %zu rows", (long long)c->id, si, n);
+}
+
+/* At least AUTO_COMPACT_MIN_DEAD dead rows making up a fifth of a shard. */
+static bool wants_compaction(qv_coll_data *c)
+{
+    bool want = false;
+
+    for (size_t si = 0; si < c->nshards && !want; si++) {
+        shard *sh = &c->shards[si];
+        pthread_rwlock_rdlock(&sh->lock);
+        want = sh->rows.rows - sh->live >= AUTO_COMPACT_MIN_DEAD &&
+               (sh->rows.rows - sh->live) * 5 >= sh->rows.rows;
+        pthread_rwlock_unlock(&sh->lock);
+    }
+    return want;
 }
 
 static void build_pass(qv_store *s)
@@ -266,7 +290,13 @@ static void build_pass(qv_store *s)
         qv_coll_data *next;
         qv_wal_counters wc;
         qv_wal_stats(c->wal, &wc);
-        if (wc.append_bytes - c->ckpt_wal_bytes >= CHECKPOINT_WAL_BYTES) {
+        if (wants_compaction(c)) {
+            qv_error err = {0};
+            uint64_t purged;
+            if (store_compact(c, &purged, &err) != QV_OK)
+                qv_log_warn("store", "collection %lld: compaction failed: %s", (long long)c->id,
+                            err.msg);
+        } else if (wc.append_bytes - c->ckpt_wal_bytes >= CHECKPOINT_WAL_BYTES) {
             qv_error err = {0};
             if (store_checkpoint(c, &err) != QV_OK)
                 qv_log_warn("store", "collection %lld: checkpoint failed: %s", (long long)c->id,

@@ -32,6 +32,8 @@ typedef struct shard {
     size_t tried[QV_MAX_VECTOR_FIELDS];  /* rows of the last build that yielded no index
                                             (too few to train: searched exactly) */
     uint64_t last_write_ns;              /* for the builder's quiet-period rule */
+    uint64_t epoch; /* row numbering generation: bumped when compaction renumbers rows;
+                       index files carry it and are ignored when it differs */
 } shard;
 
 /* An index definition on a vector field, mirrored from the catalog. */
@@ -89,6 +91,9 @@ uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
  * the WAL behind it and delete older checkpoints; at open, load the newest one (*lsn 0
  * when there is none). */
 qv_err store_checkpoint(qv_coll_data *c, qv_error *err);
+/* Purge dead rows of every shard (renumbering rows, dropping their indexes for a rebuild),
+ * then checkpoint. *purged counts the rows removed. */
+qv_err store_compact(qv_coll_data *c, uint64_t *purged, qv_error *err);
 qv_err store_load_checkpoint(qv_coll_data *c, uint64_t *lsn, qv_error *err);
 /* Rebuild a shard's key map and live count from its rows and dead bitmap. */
 qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err);

@@ -193,3 +193,40 @@ def test_write_metrics(node):
     assert values["quiver_wal_fsyncs_total"] >= 1
     assert values["quiver_rows_inserted_total"] == 10
     assert values["quiver_wal_files"] >= 1
+
+
+def test_compaction_purges_deleted_rows(node):
+    r = node.post("collections/create", {
+        "collectionName": "cp",
+        "schema": {"fields": [{"fieldName": "id", "dataType": "Int64", "isPrimary": True},
+                              {"fieldName": "v", "dataType": "FloatVector",
+                               "elementTypeParams": {"dim": 4}}]},
+        "indexParams": [{"fieldName": "v", "indexName": "v", "metricType": "L2",
+                         "indexType": "HNSW"}],
+        "params": {"shardsNum": 2}})
+    assert r.code == 0, r
+    rows = [{"id": i, "v": [float(i), 0, 0, 1]} for i in range(3000)]
+    assert node.post("entities/insert", {"collectionName": "cp", "data": rows}).code == 0
+    assert node.post("entities/delete", {"collectionName": "cp", "filter": "id % 3 == 0"}).code == 0
+    r = node.post("collections/compact", {"collectionName": "cp"})
+    assert r.code == 0, r
+    job = r.data["compactionID"]
+    r = node.post("collections/get_compaction_state", {"jobID": job})
+    assert r.data["state"] == "Completed" and r.data["compactionID"] == job
+    assert node.post("collections/get_compaction_state", {"jobID": job + 999}).data["state"] == \
+        "UndefiedState"
+    for restart in (False, True):
+        if restart:
+            node.restart()
+        deadline = time.time() + 60
+        while True:  # the index is rebuilt over the renumbered rows
+            d = node.post("indexes/describe", {"collectionName": "cp", "indexName": "v"}).data[0]
+            if d["indexState"] == "Finished" or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert d["totalRows"] == 2000 and d["indexedRows"] == 2000, d
+        r = node.post("entities/search", {"collectionName": "cp", "data": [[3.0, 0, 0, 1]],
+                                          "limit": 3})
+        assert [h["id"] for h in r.data] == [2, 4, 1], r  # 3 is deleted; ties by pk
+        r = node.post("entities/query", {"collectionName": "cp", "outputFields": ["count(*)"]})
+        assert r.data == [{"count(*)": 2000}]

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# search.sh - search benchmark: REST search on quiverd against stock FAISS in-process
+# (single thread) and hnswlib in-process (single thread), same data, index type and
+# parameters, one table.
+#
+#   usage: bench/search.sh [DURATION_SECONDS=5]
+#
+# Datasets: synthetic 100k x 128 from ../shared/tools/gen_synth.py (200k x 128 as well with
+# BIG=1), cached under <build>/bench-data; MNIST 9k x 784 from ../shared/datasets (skipped
+# with a message when ../shared is absent). One quiverd with a fresh data dir on disk;
+# per dataset and index type one collection: load through REST (1000-row batches), wait
+# for indexState Finished, search with nq=1 and nq=10 from 1 and 2 keep-alive clients
+# for DURATION seconds each, drop it; then faiss_baseline (and hnswlib for HNSW) on the
+# same files while the server idles. Grid: HNSW M=16 efConstruction=128 ef 32/64/128;
+# IVF_FLAT nlist=1024 nprobe 16/64; IVF_SQ8 nlist=1024 nprobe 32; IVF_PQ nlist=1024 m=16
+# nbits=8 nprobe 32; FLAT. MNIST (9k rows) uses nlist=128 and nprobe 2/8 and 4 instead,
+# the same fraction of the lists. About 15 minutes with DURATION=5 on 2 cores (BIG=1 adds
+# about 10). Environment knobs:
+#   QV_BENCH_BUILD     build dir (default <repo>/build-bench; configured if missing)
+#   QV_BENCH_DATA      dataset cache (default <build>/bench-data)
+#   QV_BENCH_DIR       parent of the temp data dir (default <build>; must not be tmpfs)
+#   QV_BENCH_INDEXES   default "HNSW IVF_FLAT IVF_SQ8 IVF_PQ FLAT"
+#   QV_BENCH_BASE_SECONDS  search time cap per in-process measurement (default DURATION)
+#   BIG=1              add synthetic 200k x 128;  QV_BENCH_MNIST=0  skip MNIST
+#   QV_BENCH_KEEP=1    keep the temp dir (server data and log)
+set -euo pipefail
+
+DUR=${1:-5}
+case $DUR in '' | *[!0-9]*) echo "usage: $0 [DURATION_SECONDS]" >&2; exit 2 ;; esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${QV_BENCH_BUILD:-$ROOT/build-bench}
+DATA=${QV_BENCH_DATA:-$BUILD/bench-data}
+PARENT=${QV_BENCH_DIR:-$BUILD}
+INDEXES=${QV_BENCH_INDEXES:-HNSW IVF_FLAT IVF_SQ8 IVF_PQ FLAT}
+BASE_SECONDS=${QV_BENCH_BASE_SECONDS:-$DUR}
+SHARED=$ROOT/../shared
+PY=/usr/bin/python3
+K=10
+T_START=$(date +%s)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "search.sh: $*"; exit 1; }
+
+# ---- build ----------------------------------------------------------------------------
+if [ ! -f "$BUILD/build.ninja" ]; then
+    log "configuring $BUILD"
+    meson setup "$BUILD" "$ROOT" --wrap-mode=nodownload >/dev/null
+fi
+ninja -C "$BUILD" quiverd bench/search_client bench/faiss_baseline >/dev/null ||
+    die "build failed (if src/ is mid-edit, retry in a minute)"
+QUIVERD=$BUILD/quiverd
+CLIENT=$BUILD/bench/search_client
+FAISS=$BUILD/bench/faiss_baseline
+HNSWLIB=$ROOT/bench/hnswlib_baseline.py
+HAVE_HNSWLIB=1
+$PY -c 'import hnswlib, numpy' 2>/dev/null || {
+    HAVE_HNSWLIB=0
+    log "hnswlib columns skipped: $PY cannot import hnswlib and numpy (python3-hnswlib)"
+}
+
+# ---- datasets: name|base|query|gt|gt_dist|nlist|nprobes IVF_FLAT|nprobe SQ8/PQ ---------------
+DATASETS=()
+synth() { # n
+    local dir=$DATA/synth-$1
+    if [ ! -f "$dir/synth_groundtruth_dist.fvecs" ]; then
+        [ -f "$SHARED/tools/gen_synth.py" ] ||
+            die "cannot generate synthetic data: $SHARED/tools/gen_synth.py not found"
+        log "generating synthetic $1 x 128 into $dir"
+        mkdir -p "$DATA"
+        "$PY" "$SHARED/tools/gen_synth.py" "$dir.tmp" "$1" 1000 >&2 || die "gen_synth.py failed"
+        rm -rf "$dir"
+        mv "$dir.tmp" "$dir"
+    fi
+    DATASETS+=("synth-$(($1 / 1000))k|$dir/synth_base.fvecs|$dir/synth_query.fvecs|\
+$dir/synth_groundtruth.ivecs|$dir/synth_groundtruth_dist.fvecs|1024|16 64|32")
+}
+synth 100000
+[ "${BIG:-0}" = 1 ] && synth 200000
+MNIST=$SHARED/datasets/mnist-784-t10k
+if [ "${QV_BENCH_MNIST:-1}" = 0 ]; then
+    log "skipping MNIST (QV_BENCH_MNIST=0)"
+elif [ ! -f "$MNIST/mnist9k_base.fvecs" ]; then
+    log "skipping MNIST: $MNIST not found (../shared is absent next to the repo)"
+else
+    DATASETS+=("mnist-9k|$MNIST/mnist9k_base.fvecs|$MNIST/mnist9k_query.fvecs|\
+$MNIST/mnist9k_groundtruth.ivecs|$MNIST/mnist9k_groundtruth_dist.fvecs|128|2 8|4")
+fi
+
+# ---- server ---------------------------------------------------------------------------
+mkdir -p "$PARENT"
+[ "$(stat -f -c %T "$PARENT")" != tmpfs ] || die "$PARENT is tmpfs; set QV_BENCH_DIR to a disk"
+TMP=$(mktemp -d "$PARENT/.quiver-search-bench.XXXXXX")
+SPID=
+cleanup() {
+    if [ -n "$SPID" ]; then
+        kill -TERM "$SPID" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$SPID" 2>/dev/null || true
+        wait "$SPID" 2>/dev/null || true
+    fi
+    if [ "${QV_BENCH_KEEP:-0}" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+"$QUIVERD" --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" --log.level warn >"$TMP/quiverd.log" 2>&1 &
+SPID=$!
+for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "$URL/readyz" && break
+    kill -0 "$SPID" 2>/dev/null || { cat "$TMP/quiverd.log" >&2; die "quiverd exited"; }
+    sleep 0.1
+done
+curl -sf -o /dev/null "$URL/readyz" || die "quiverd did not become ready on $URL"
+
+post() { # path json -> body on stdout; fails unless the Milvus code is 0
+    local out
+    out=$(curl -sS -X POST -H 'Content-Type: application/json' -d "$2" "$URL$1")
+    case $out in *'"code":0'*) printf '%s' "$out" ;; *) die "POST $1: $out" ;; esac
+}
+metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
+now() { date +%s.%N; }
+dim_of() { od -An -t d4 -N 4 "$1" | tr -d ' '; }
+
+# index params JSON for the create call
+index_params() { # type nlist
+    case $1 in
+    HNSW) echo '{"M":16,"efConstruction":128}' ;;
+    IVF_FLAT | IVF_SQ8) echo "{\"nlist\":$2}" ;;
+    IVF_PQ) echo "{\"nlist\":$2,\"m\":16,\"nbits\":8}" ;;
+    FLAT) echo '{}' ;;
+    esac
+}
+
+declare -A R # results: "<key>" -> "result: ..." line
+ROWS=()
+NOTES=()
+
+run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
+    local ds=$1 base=$2 query=$3 gt=$4 gtd=$5 nlist=$6 nprobes=$7 np1=$8 type=$9
+    local coll dim t0 t1 out ins ready bld0 bld1 nb0 nb1 pname vals v nq c line bad
+    local truth=(--base "$base" --gt "$gt" --gt-dist "$gtd")
+    case $type in IVF_SQ8 | IVF_PQ) truth+=(--lossy) ;; esac # quantized distances
+    coll=$(tr -c 'a-zA-Z0-9\n' _ <<<"${ds}_$type")
+    dim=$(dim_of "$base")
+    case $type in
+    HNSW) pname=ef vals="32 64 128" ;;
+    IVF_FLAT) pname=nprobe vals=$nprobes ;;
+    IVF_SQ8 | IVF_PQ) pname=nprobe vals=$np1 ;;
+    *) pname=- vals=0 ;;
+    esac
+
+    # load and wait for the index
+    post /v2/vectordb/collections/create "{\"collectionName\":\"$coll\",\"schema\":{\"fields\":[\
+{\"fieldName\":\"id\",\"dataType\":\"Int64\",\"isPrimary\":true},{\"fieldName\":\"v\",\
+\"dataType\":\"FloatVector\",\"elementTypeParams\":{\"dim\":$dim}}]},\"indexParams\":[{\"fieldName\":\"v\",\
+\"indexName\":\"v_idx\",\"metricType\":\"L2\",\"indexType\":\"$type\",\"params\":$(index_params "$type" "$nlist")}]}" \
+        >/dev/null
+    bld0=$(metric quiver_index_build_seconds_total)
+    nb0=$(metric quiver_index_builds_total)
+    log "$ds $type: loading"
+    t0=$(now)
+    out=$("$CLIENT" --load --url "$URL" --collection "$coll" --base "$base") || die "load failed"
+    ins=$(field insert_s "$(grep '^result:' <<<"$out")")
+    until post /v2/vectordb/indexes/describe "{\"collectionName\":\"$coll\",\"indexName\":\"v_idx\"}" |
+        grep -q '"indexState":"Finished"'; do
+        kill -0 "$SPID" 2>/dev/null || die "quiverd died; log: $TMP/quiverd.log"
+        sleep 0.1
+    done
+    t1=$(now)
+    ready=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+    bld1=$(metric quiver_index_build_seconds_total)
+    nb1=$(metric quiver_index_builds_total)
+    R[$ds/$type/build]="ins=$ins ready=$ready bld=$(awk -v a="$bld0" -v b="$bld1" 'BEGIN {printf "%.1f", b - a}') builds=$((nb1 - nb0))"
+    log "$ds $type: ${R[$ds/$type/build]}"
+
+    # REST search
+    for v in $vals; do
+        local params='{}'
+        [ "$pname" = - ] || params="{\"$pname\":$v}"
+        for nq in 1 10; do
+            for c in 1 2; do
+                bad=0
+                out=$("$CLIENT" --url "$URL" --collection "$coll" --query "$query" "${truth[@]}" \
+                    --nq "$nq" --k "$K" --clients "$c" --seconds "$DUR" --params "$params") ||
+                    bad=1
+                line=$(grep '^result:' <<<"$out") || die "search client failed: $out"
+                [ "$bad" = 0 ] || NOTES+=("SUSPECT $ds $type $params nq=$nq clients=$c:\
+$(sed -n 's/.*\(failed=[0-9]*\).*\(dist_bad=[0-9]* dups=[0-9]* short=[0-9]*\).*/ \1 \2/p' <<<"$line")\
+$(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
+                R[$ds/$type/$v/$nq/q$c]=$line
+                log "  $params nq=$nq clients=$c: $(field qps "$line") q/s, recall $(field recall "$line")"
+            done
+        done
+    done
+    post /v2/vectordb/collections/drop "{\"collectionName\":\"$coll\"}" >/dev/null
+
+    # in-process baselines on the same files, the server idle
+    local common=(--base "$base" --query "$query" --gt "$gt" --gt-dist "$gtd" --k "$K"
+        --batch 10 --seconds "$BASE_SECONDS")
+    log "$ds $type: faiss in-process"
+    local fargs=(--index "$type" --M 16 --efc 128 --nlist "$nlist" --m 16 --nbits 8)
+    [ "$pname" = - ] || fargs+=("--$pname" "$(tr ' ' , <<<"$vals")")
+    out=$("$FAISS" "${common[@]}" "${fargs[@]}" 2>>"$TMP/baseline.log") ||
+        die "faiss_baseline failed: $out $(tail -n 5 "$TMP/baseline.log")"
+    while read -r line; do
+        v=0
+        [ "$pname" = - ] || v=$(field "$pname" "$line")
+        R[$ds/$type/$v/$(field nq "$line")/faiss]=$line
+    done < <(grep '^result:' <<<"$out")
+    if [ "$type" = HNSW ] && [ "$HAVE_HNSWLIB" = 1 ]; then
+        log "$ds $type: hnswlib in-process"
+        out=$("$PY" "$HNSWLIB" "${common[@]}" --M 16 --efc 128 --ef "$(tr ' ' , <<<"$vals")" \
+            2>>"$TMP/baseline.log") || die "hnswlib_baseline failed: $out $(tail -n 5 "$TMP/baseline.log")"
+        while read -r line; do
+            R[$ds/$type/$(field ef "$line")/$(field nq "$line")/hnswlib]=$line
+        done < <(grep '^result:' <<<"$out")
+    fi
+
+    # rows
+    for v in $vals; do
+        for nq in 1 10; do
+            local k=$ds/$type/$v/$nq q1 q2 f h b
+            q1=${R[$k/q1]} q2=${R[$k/q2]} f=${R[$k/faiss]:-} h=${R[$k/hnswlib]:-}
+            b=${R[$ds/$type/build]}
+            ROWS+=("$(awk -v ds="$ds" -v type="$type" -v par="$([ "$pname" = - ] && echo - || echo "$pname=$v")" \
+                -v nq="$nq" -v b="$b" -v q1="$q1" -v q2="$q2" -v f="$f" -v h="$h" '
+                function g(line, key,   n, i, kv) { n = split(line, kv, " ");
+                    for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
+                    return "" }
+                function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
+                function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }
+                BEGIN {
+                    printf "%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n",
+                        ds, type, par, nq, g(b, "ins"), g(b, "ready"), g(b, "bld"),
+                        num(g(f, "build_s"), "%.1f"), num(g(h, "build_s"), "%.1f"),
+                        num(g(q1, "qps"), "%.0f"), num(g(q2, "qps"), "%.0f"),
+                        sprintf("%.2f/%.2f", g(q1, "p50_ms"), g(q1, "p99_ms")),
+                        sprintf("%.2f/%.2f", g(q2, "p50_ms"), g(q2, "p99_ms")),
+                        num(g(q2, "recall"), "%.4f"),
+                        num(g(f, "qps"), "%.0f"), num(g(f, "recall"), "%.4f"), ratio(g(q2, "qps"), g(f, "qps")),
+                        num(g(h, "qps"), "%.0f"), num(g(h, "recall"), "%.4f"), ratio(g(q2, "qps"), g(h, "qps"))
+                }')")
+        done
+    done
+    if [ "$type" = FLAT ]; then
+        local k=$ds/FLAT/0/1
+        NOTES+=("$(awk -v ds="$ds" -v q1="${R[$k/q1]}" -v q2="${R[$k/q2]}" -v f="${R[$k/faiss]:-}" '
+            function g(line, key,   n, i, kv) { n = split(line, kv, " ");
+                for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2) }
+            BEGIN { printf "brute force %s, nq=1: quiver FLAT (growing-segment exact search) REST %.0f q/s with 1 client, %.0f with 2; faiss IndexFlatL2 in-process %.0f q/s; ratio %.2f\xc3\x97 (1 client), %.2f\xc3\x97 (2 clients)",
+                ds, g(q1, "qps"), g(q2, "qps"), g(f, "qps"), g(q1, "qps") / g(f, "qps"), g(q2, "qps") / g(f, "qps") }')")
+    fi
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+for d in "${DATASETS[@]}"; do
+    IFS='|' read -r ds base query gt gtd nlist nprobes np1 <<<"$d"
+    for type in $INDEXES; do
+        run_index "$ds" "$base" "$query" "$gt" "$gtd" "$nlist" "$nprobes" "$np1" "$type"
+    done
+done
+
+# ---- table ----------------------------------------------------------------------------
+echo
+echo "search, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)," \
+    "$(nproc) CPUs, ${DUR} s per REST run, k=$K, load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "total $(($(date +%s) - T_START)) s"
+echo "build s: ins = REST insert time, ready = first insert to indexState Finished, bld = server builder busy time;"
+echo "faiss/hnsw = in-process single-threaded build. QPS = queries/s (nq=10: 10 per request); p50/p99 ms per request."
+printf '%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n' \
+    dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" "p50/p99 1c" "p50/p99 2c" \
+    recall "faiss" recall "2c/fai" hnswlib recall "2c/hnsw"
+for r in "${ROWS[@]}"; do echo "$r"; done
+for n in "${NOTES[@]}"; do echo "$n"; done
