@@ -75,7 +75,10 @@ static int serve(const qv_config *cfg)
     qv_http_stop(http);
     qv_node_close(node);
     qv_log_info("main", "stopped cleanly");
-    return 0;
+    /* _exit: a background index build may still be inside FAISS (see qv_store_close); exit()
+     * would run library destructors under it. Every file is synced already. */
+    fflush(NULL);
+    _exit(0);
 }
 
 int main(int argc, char **argv)

@@ -35,7 +35,9 @@ uint64_t qv_store_hash_int64(int64_t pk);
 uint64_t qv_store_hash_bytes(const void *p, size_t n);
 
 qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err);
-void qv_store_close(qv_store *s); /* NULL is a no-op */
+/* Close; false when a background index build was still running after a short wait: the
+ * store (and the qv_io it uses) must then be left to the exiting process. NULL: true. */
+bool qv_store_close(qv_store *s);
 
 /* The data of collection ci (opened, and its WAL replayed, on first use). The handle is
  * ref-counted; release it with qv_coll_data_unref. */

@@ -159,11 +159,13 @@ void qv_node_close(qv_node *n)
 {
     if (!n)
         return;
-    qv_store_close(n->store);
+    bool store_closed = qv_store_close(n->store);
+
     qv_idalloc_close(n->ids);
     qv_catalog_close(n->catalog);
     qv_metrics_free(n->metrics);
-    qv_io_free(n->io);
+    if (store_closed) /* else a background build still uses the I/O backend */
+        qv_io_free(n->io);
     if (n->lock_fd >= 0)
         close(n->lock_fd);
     qv_free(n);

@@ -12,6 +12,8 @@
 #include "quiver/alloc.h"
 #include "quiver/log.h"
 
+#define BUILDER_STOP_MS 2000
+
 uint64_t store_now_ns(void)
 {
     struct timespec ts;
@@ -100,11 +102,20 @@ static void coll_free(qv_coll_data *c)
     qv_free(c);
 }
 
-void qv_store_close(qv_store *s)
+bool qv_store_close(qv_store *s)
 {
     if (!s)
-        return;
-    store_builder_stop(s);
+        return true;
+    if (!store_builder_stop(s, BUILDER_STOP_MS)) {
+        /* the builder still uses the collections: leave them to the exiting process, but
+         * make sure every WAL is synced first */
+        qv_log_warn("store", "an index build is still running; exiting without waiting for it");
+        pthread_mutex_lock(&s->lock);
+        for (qv_coll_data *c = s->head; c; c = c->next)
+            qv_wal_sync(c->wal, UINT64_MAX, NULL);
+        pthread_mutex_unlock(&s->lock);
+        return false;
+    }
     for (qv_coll_data *c = s->head, *next; c; c = next) {
         next = c->next;
         coll_free(c);
@@ -112,6 +123,7 @@ void qv_store_close(qv_store *s)
     pthread_mutex_destroy(&s->lock);
     qv_free(s->dir);
     qv_free(s);
+    return true;
 }
 
 static qv_err replay_record(void *ctx, uint8_t type, const void *rec, size_t len, uint64_t lsn)

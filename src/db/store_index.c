@@ -352,17 +352,30 @@ qv_err store_builder_start(qv_store *s, qv_error *err)
     return QV_OK;
 }
 
-void store_builder_stop(qv_store *s)
+bool store_builder_stop(qv_store *s, int timeout_ms)
 {
+    struct timespec until;
+
     if (!s->builder_running)
-        return;
+        return true;
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
-    pthread_join(s->builder, NULL);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    /* a FAISS build cannot be interrupted: past the timeout the process leaves it running
+     * (every acknowledged write is already durable; index files are replaced atomically) */
+    if (pthread_timedjoin_np(s->builder, NULL, &until) != 0)
+        return false;
     pthread_cond_destroy(&s->wake);
     s->builder_running = false;
+    return true;
 }
 
 void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t *indexed, uint64_t *total)

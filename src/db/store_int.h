@@ -82,7 +82,8 @@ struct qv_store {
  * and stop the builder, search a shard's indexed prefix. */
 void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci);
 qv_err store_builder_start(qv_store *s, qv_error *err);
-void store_builder_stop(qv_store *s);
+/* Stop the builder, waiting at most timeout_ms; false if it is still busy (a build). */
+bool store_builder_stop(qv_store *s, int timeout_ms);
 void store_free_indexes(qv_coll_data *c);
 
 uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
