@@ -31,6 +31,8 @@ void qv_buf_put_u8(qv_buf *b, uint8_t v);
 void qv_buf_put_u16(qv_buf *b, uint16_t v);
 void qv_buf_put_u32(qv_buf *b, uint32_t v);
 void qv_buf_put_u64(qv_buf *b, uint64_t v);
+/* The UTF-8 encoding of code point cp (<= 0x10FFFF). */
+void qv_buf_put_utf8(qv_buf *b, uint32_t cp);
 /* u32 length + bytes; s may be NULL (written as length 0). */
 void qv_buf_put_str(qv_buf *b, const char *s);
 void qv_buf_put_bytes(qv_buf *b, const void *p, uint32_t n);

@@ -85,33 +85,6 @@ static bool hex4(const scan *x, size_t p, uint32_t *out)
     return true;
 }
 
-static void put_utf8(qv_buf *b, uint32_t cp)
-{
-    uint8_t u[4];
-    size_t n;
-
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xC0 | cp >> 6);
-        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xE0 | cp >> 12);
-        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xF0 | cp >> 18);
-        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    qv_buf_put(b, u, n);
-}
-
 /* One escape after the backslash at p (p points at the escape letter); decoded into b. */
 static qv_err string_escape(scan *x, size_t *pos, qv_buf *b)
 {
@@ -140,7 +113,7 @@ static qv_err string_escape(scan *x, size_t *pos, qv_buf *b)
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         p += 6;
     }
-    put_utf8(b, cp);
+    qv_buf_put_utf8(b, cp);
     *pos = p;
     return QV_OK;
 }

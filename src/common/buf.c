@@ -92,6 +92,33 @@ void qv_buf_put_u64(qv_buf *b, uint64_t v)
     qv_buf_put(b, p, 8);
 }
 
+void qv_buf_put_utf8(qv_buf *b, uint32_t cp)
+{
+    uint8_t u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (uint8_t)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (uint8_t)(0xC0 | cp >> 6);
+        u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (uint8_t)(0xE0 | cp >> 12);
+        u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (uint8_t)(0xF0 | cp >> 18);
+        u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    qv_buf_put(b, u, n);
+}
+
 void qv_buf_put_bytes(qv_buf *b, const void *p, uint32_t n)
 {
     qv_buf_put_u32(b, n);
