@@ -134,9 +134,11 @@ size_t bench_recall_hits(const bench_truth *t, size_t q, const int64_t *ids, siz
     double thr = sqrt(t->kth_sq[q] > 0 ? (double)t->kth_sq[q] : 0.0) + 1e-3;
     size_t hits = 0;
 
-    for (size_t i = 0; i < n && i < t->k; i++)
-        if (ids[i] >= 0 && (size_t)ids[i] < t->base->n && sqrt(bench_l2sq(t, q, (size_t)ids[i])) <= thr)
-            hits++;
+    for (size_t i = 0; i < n && i < t->k; i++) {
+        if (ids[i] < 0 || (size_t)ids[i] >= t->base->n)
+            continue;
+        hits += sqrt(bench_l2sq(t, q, (size_t)ids[i])) <= thr;
+    }
     return hits;
 }
 

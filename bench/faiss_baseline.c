@@ -16,10 +16,15 @@
  * FLAT is IndexFlatL2, the brute-force baseline for quiver's growing-segment search.
  * The last line of each measurement is "result: key=value ..." for scripts.
  *
+ * Two switches reproduce what quiverd does in-process, to split REST overhead from index
+ * cost: --simd builds HNSW on Quiver's SIMD distance kernels (as the server does), and
+ * --selector searches through qv_faiss_search_with_selector with an all-rows bitmap (the
+ * server always passes its visibility bitmap; ef/nprobe are still set on the index).
+ *
  *   usage: faiss_baseline --base B.fvecs --query Q.fvecs --gt G.ivecs [--gt-dist D.fvecs]
  *          --index HNSW|IVF_FLAT|IVF_SQ8|IVF_PQ|FLAT [--M 16] [--efc 128] [--ef 32,64,128]
  *          [--nlist 1024] [--nprobe 16,64] [--m 16] [--nbits 8] [--k 10] [--batch 10]
- *          [--seconds 3] [--passes 5] */
+ *          [--seconds 3] [--passes 5] [--simd] [--selector] */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@ typedef struct opts {
     int values[MAX_VALUES]; /* ef or nprobe per measurement */
     size_t nvalues;
     double seconds;
+    bool simd, selector;
 } opts;
 
 typedef struct measure {
@@ -52,26 +58,44 @@ static void usage(FILE *f)
     fprintf(f, "usage: faiss_baseline --base B.fvecs --query Q.fvecs --gt G.ivecs [--gt-dist D]\n"
                "       --index HNSW|IVF_FLAT|IVF_SQ8|IVF_PQ|FLAT [--M 16] [--efc 128]\n"
                "       [--ef 32,64,128] [--nlist 1024] [--nprobe 16,64] [--m 16] [--nbits 8]\n"
-               "       [--k 10] [--batch 10] [--seconds 3] [--passes 5]\n");
+               "       [--k 10] [--batch 10] [--seconds 3] [--passes 5] [--simd] [--selector]\n");
 }
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
     const char *list = NULL;
 
-    *o = (opts){.M = 16, .efc = 128, .nlist = 1024, .m = 16, .nbits = 8, .k = 10, .batch = 10,
-                .passes = 5, .seconds = 3};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        int *num = !strcmp(k, "--M")        ? &o->M
-                   : !strcmp(k, "--efc")    ? &o->efc
-                   : !strcmp(k, "--nlist")  ? &o->nlist
-                   : !strcmp(k, "--m")      ? &o->m
-                   : !strcmp(k, "--nbits")  ? &o->nbits
-                   : !strcmp(k, "--k")      ? &o->k
-                   : !strcmp(k, "--batch")  ? &o->batch
-                   : !strcmp(k, "--passes") ? &o->passes
-                                            : NULL;
+    *o = (opts){.M = 16,
+                .efc = 128,
+                .nlist = 1024,
+                .m = 16,
+                .nbits = 8,
+                .k = 10,
+                .batch = 10,
+                .passes = 5,
+                .seconds = 3};
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        int *num;
+
+        if (!strcmp(k, "--simd")) {
+            o->simd = true;
+            continue;
+        }
+        if (!strcmp(k, "--selector")) {
+            o->selector = true;
+            continue;
+        }
+        i++; /* every other option takes a value */
+        num = !strcmp(k, "--M")        ? &o->M
+              : !strcmp(k, "--efc")    ? &o->efc
+              : !strcmp(k, "--nlist")  ? &o->nlist
+              : !strcmp(k, "--m")      ? &o->m
+              : !strcmp(k, "--nbits")  ? &o->nbits
+              : !strcmp(k, "--k")      ? &o->k
+              : !strcmp(k, "--batch")  ? &o->batch
+              : !strcmp(k, "--passes") ? &o->passes
+                                       : NULL;
         if (num) {
             if ((*num = atoi(v)) <= 0)
                 goto bad;
@@ -97,7 +121,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         fprintf(stderr, "faiss_baseline: bad option %s %s\n", k, v);
         return -1;
     }
-    if (argc % 2 == 0 || !o->base || !o->query || !o->gt || !o->index) {
+    if (!o->base || !o->query || !o->gt || !o->index) {
         usage(stderr);
         return -1;
     }
@@ -129,8 +153,11 @@ static int build(const opts *o, const bench_vecs *base, FaissIndex **out, double
     qv_error e = {0};
 
     if (!strcmp(o->index, "HNSW")) {
-        qv_faiss_hnsw_opts h = {.d = (int)base->d, .M = o->M, .metric = QV_DISTANCE_L2,
-                                .ef_construction = o->efc, .stock_storage = true};
+        qv_faiss_hnsw_opts h = {.d = (int)base->d,
+                                .M = o->M,
+                                .metric = QV_DISTANCE_L2,
+                                .ef_construction = o->efc,
+                                .stock_storage = !o->simd};
         if (qv_faiss_hnsw_new(&h, &idx, &e) != QV_OK) {
             fprintf(stderr, "faiss_baseline: %s\n", e.msg);
             return -1;
@@ -150,8 +177,7 @@ static int build(const opts *o, const bench_vecs *base, FaissIndex **out, double
         }
         if (faiss_index_factory(&idx, (int)base->d, desc, METRIC_L2) != 0)
             return fail(desc);
-        if (!faiss_Index_is_trained(idx) &&
-            faiss_Index_train(idx, (idx_t)base->n, base->f) != 0) {
+        if (!faiss_Index_is_trained(idx) && faiss_Index_train(idx, (idx_t)base->n, base->f) != 0) {
             faiss_Index_free(idx);
             return fail("train");
         }
@@ -185,9 +211,23 @@ static int set_param(const opts *o, FaissIndex *idx, int v)
     return rc;
 }
 
+/* One search call: plain, or the server's way through the selector with all rows allowed. */
+static int search(const opts *o, FaissIndex *idx, const uint64_t *all, int n, const float *x,
+                  float *dist, int64_t *ids)
+{
+    qv_faiss_search_opts so = {.allow = all, .allow_bits = (size_t)faiss_Index_ntotal(idx)};
+    qv_error e = {0};
+
+    if (!o->selector)
+        return faiss_Index_search(idx, n, x, (idx_t)o->k, dist, ids);
+    return qv_faiss_search_with_selector(idx, n, x, o->k, &so, dist, ids, &e) == QV_OK ? 0 : -1;
+}
+
 /* Calls of `batch` queries, cycling over the query set (its multiple of batch). */
 static int run(const opts *o, FaissIndex *idx, const bench_truth *t, int batch, measure *m)
 {
+    size_t words = ((size_t)faiss_Index_ntotal(idx) + 63) / 64;
+    uint64_t *all = malloc(words * sizeof *all + 1);
     size_t rounds = t->query->n / (size_t)batch, calls = 0, cap = rounds * (size_t)o->passes;
     size_t k = (size_t)o->k, hits = 0, scored = 0, d = t->query->d;
     double *lat = malloc(cap * sizeof *lat + 1), busy = 0;
@@ -195,15 +235,16 @@ static int run(const opts *o, FaissIndex *idx, const bench_truth *t, int batch, 
     int64_t *ids = malloc((size_t)batch * k * sizeof *ids);
     int rc = -1;
 
-    if (!lat || !dist || !ids || !rounds)
+    if (!lat || !dist || !ids || !all || !rounds)
         goto done;
+    memset(all, 0xff, words * sizeof *all);
     for (size_t w = 0; w < rounds && w < 20; w++) /* warm-up */
-        if (faiss_Index_search(idx, batch, t->query->f + w * batch * d, (idx_t)k, dist, ids) != 0)
+        if (search(o, idx, all, batch, t->query->f + w * batch * d, dist, ids) != 0)
             goto search_failed;
     while (calls < cap && (busy < o->seconds || calls < 1)) {
         size_t q0 = calls % rounds * (size_t)batch;
         uint64_t t0 = bench_now_ns();
-        if (faiss_Index_search(idx, batch, t->query->f + q0 * d, (idx_t)k, dist, ids) != 0)
+        if (search(o, idx, all, batch, t->query->f + q0 * d, dist, ids) != 0)
             goto search_failed;
         lat[calls] = (double)(bench_now_ns() - t0) / 1e6;
         busy += lat[calls] / 1e3;
@@ -221,6 +262,7 @@ static int run(const opts *o, FaissIndex *idx, const bench_truth *t, int batch, 
 search_failed:
     rc = fail("search");
 done:
+    free(all);
     free(lat);
     free(dist);
     free(ids);
@@ -244,8 +286,8 @@ int main(int argc, char **argv)
         bench_vecs_read(o.gt, 1, &gt) || (o.gt_dist && bench_vecs_read(o.gt_dist, 0, &gtd)) ||
         bench_truth_init(&t, &base, &query, &gt, o.gt_dist ? &gtd : NULL, (size_t)o.k))
         return 1;
-    printf("faiss_baseline: %s n=%zu d=%zu nq=%zu threads=%d\n", o.index, base.n, base.d,
-           query.n, qv_faiss_num_threads());
+    printf("faiss_baseline: %s n=%zu d=%zu nq=%zu threads=%d\n", o.index, base.n, base.d, query.n,
+           qv_faiss_num_threads());
     fflush(stdout);
     if (build(&o, &base, &idx, &build_s) != 0)
         goto done;
@@ -262,8 +304,8 @@ int main(int argc, char **argv)
             printf("result: index=%s %s=%d nq=%d build_s=%.3f qps=%.1f p50_ms=%.4f p99_ms=%.4f "
                    "recall=%.4f queries=%zu\n",
                    o.index, !strcmp(o.index, "FLAT") ? "param" : pname,
-                   !strcmp(o.index, "FLAT") ? 0 : o.values[i], batches[b], build_s, m.qps,
-                   m.p50_ms, m.p99_ms, m.recall, m.queries);
+                   !strcmp(o.index, "FLAT") ? 0 : o.values[i], batches[b], build_s, m.qps, m.p50_ms,
+                   m.p99_ms, m.recall, m.queries);
             fflush(stdout);
         }
     }

@@ -14,7 +14,7 @@
 #   QV_BENCH_INDEX    auto: quick setup (AUTOINDEX, built in the background; default)
 #                     none: explicit schema without an index, the write path alone
 #   QV_BENCH_DIMS     default "128 768";  QV_BENCH_CLIENTS  default "1 4"
-#   QV_BENCH_PERF     1: perf record -g the server during each run, print top symbols
+#   QV_BENCH_PERF     1: perf record the server during each run, print threads and top symbols
 #   QV_BENCH_KEEP     1: keep the temp dir (data, server logs, perf data)
 set -euo pipefail
 
@@ -53,8 +53,8 @@ SPID=
 stop_server() {
     [ -n "$SPID" ] || return 0
     kill -TERM "$SPID" 2>/dev/null || true
-    for _ in $(seq 1 30); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$SPID" 2>/dev/null; then # still finishing an index build: data is throwaway
+    for _ in $(seq 1 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$SPID" 2>/dev/null; then # stuck (e.g. in an index build): data is throwaway
         kill -KILL "$SPID" 2>/dev/null || true
     fi
     wait "$SPID" 2>/dev/null || true
@@ -226,7 +226,8 @@ echo
 echo "durable ingest, $(date -u '+%Y-%m-%d %H:%M UTC'), source $SRC_REV, index $INDEX," \
     "${DUR} s per run, batches of $BATCH"
 echo "$(nproc) CPUs, data dir on $(df -P "$TMP" | awk 'NR == 2 {print $1}')" \
-    "($(stat -f -c %T "$TMP")), load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
+    "($(df -PT "$TMP" | awk 'NR == 2 {print $2}')), load average before/after: $LOAD0 /" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%5s %7s %10s %7s %8s %9s %8s %8s %8s %8s %8s %8s %7s\n' dim clients vectors/s req/s \
     WAL_MB/s WAL_B/vec disk_MB/s p50_ms p99_ms cli_CPU srv_CPU seq_MB/s fsync/s
 for r in "${ROWS[@]}"; do echo "$r"; done

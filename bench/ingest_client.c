@@ -176,7 +176,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
         return -1;
     }
     if (!o->collection || (o->seconds > 0) == (o->batches > 0)) {
-        fprintf(stderr, "ingest_client: need --collection and exactly one of --seconds, --batches\n");
+        fprintf(stderr, "ingest_client: need --collection and one of --seconds, --batches\n");
         usage(stderr);
         return -1;
     }

@@ -37,6 +37,7 @@ BASE_SECONDS=${QV_BENCH_BASE_SECONDS:-$DUR}
 SHARED=$ROOT/../shared
 PY=/usr/bin/python3
 K=10
+HZ=$(getconf CLK_TCK)
 T_START=$(date +%s)
 
 log() { printf '%s\n' "$*" >&2; }
@@ -123,6 +124,13 @@ post() { # path json -> body on stdout; fails unless the Milvus code is 0
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
 now() { date +%s.%N; }
+worker_ticks() { # "tid ticks" per HTTP worker thread of the server
+    local t
+    for t in /proc/"$SPID"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = MHD-worker ] || continue
+        echo "$(basename "$t") $(awk '{print $14 + $15}' "$t/stat")"
+    done | sort
+}
 dim_of() { od -An -t d4 -N 4 "$1" | tr -d ' '; }
 
 # index params JSON for the create call
@@ -141,7 +149,7 @@ NOTES=()
 
 run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
     local ds=$1 base=$2 query=$3 gt=$4 gtd=$5 nlist=$6 nprobes=$7 np1=$8 type=$9
-    local coll dim t0 t1 out ins ready bld0 bld1 nb0 nb1 pname vals v nq c line bad
+    local coll dim t0 t1 out ins ready bld0 bld1 nb0 nb1 pname vals v nq c line bad w0
     local truth=(--base "$base" --gt "$gt" --gt-dist "$gtd")
     case $type in IVF_SQ8 | IVF_PQ) truth+=(--lossy) ;; esac # quantized distances
     coll=$(tr -c 'a-zA-Z0-9\n' _ <<<"${ds}_$type")
@@ -184,10 +192,14 @@ run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
         for nq in 1 10; do
             for c in 1 2; do
                 bad=0
+                w0=$(worker_ticks)
                 out=$("$CLIENT" --url "$URL" --collection "$coll" --query "$query" "${truth[@]}" \
                     --nq "$nq" --k "$K" --clients "$c" --seconds "$DUR" --params "$params") ||
                     bad=1
-                line=$(grep '^result:' <<<"$out") || die "search client failed: $out"
+                # HTTP worker threads that did at least 10% of one core's time in this run
+                line="$(join <(echo "$w0") <(worker_ticks) | awk -v min="$((DUR * HZ / 10))" \
+                    '$3 - $2 >= min {n++} END {print "workers=" n + 0}')"
+                line="$(grep '^result:' <<<"$out") $line" || die "search client failed: $out"
                 [ "$bad" = 0 ] || NOTES+=("SUSPECT $ds $type $params nq=$nq clients=$c:\
 $(sed -n 's/.*\(failed=[0-9]*\).*\(dist_bad=[0-9]* dups=[0-9]* short=[0-9]*\).*/ \1 \2/p' <<<"$line")\
 $(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
@@ -234,10 +246,10 @@ $(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
                 function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
                 function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }
                 BEGIN {
-                    printf "%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n",
+                    printf "%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n",
                         ds, type, par, nq, g(b, "ins"), g(b, "ready"), g(b, "bld"),
                         num(g(f, "build_s"), "%.1f"), num(g(h, "build_s"), "%.1f"),
-                        num(g(q1, "qps"), "%.0f"), num(g(q2, "qps"), "%.0f"),
+                        num(g(q1, "qps"), "%.0f"), num(g(q2, "qps"), "%.0f"), g(q2, "workers"),
                         sprintf("%.2f/%.2f", g(q1, "p50_ms"), g(q1, "p99_ms")),
                         sprintf("%.2f/%.2f", g(q2, "p50_ms"), g(q2, "p99_ms")),
                         num(g(q2, "recall"), "%.4f"),
@@ -270,9 +282,10 @@ echo "search, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name:
     "$(nproc) CPUs, ${DUR} s per REST run, k=$K, load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)," \
     "total $(($(date +%s) - T_START)) s"
 echo "build s: ins = REST insert time, ready = first insert to indexState Finished, bld = server builder busy time;"
-echo "faiss/hnsw = in-process single-threaded build. QPS = queries/s (nq=10: 10 per request); p50/p99 ms per request."
-printf '%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n' \
-    dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" "p50/p99 1c" "p50/p99 2c" \
+echo "faiss/hnsw = in-process single-threaded build. QPS = queries/s (nq=10: 10 per request); p50/p99 ms per request;"
+echo "thr = server HTTP worker threads busy (>= 10% of a core) during the 2-client run; recall = quiver, 2 clients."
+printf '%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n' \
+    dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" thr "p50/p99 1c" "p50/p99 2c" \
     recall "faiss" recall "2c/fai" hnswlib recall "2c/hnsw"
 for r in "${ROWS[@]}"; do echo "$r"; done
 for n in "${NOTES[@]}"; do echo "$n"; done

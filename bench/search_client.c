@@ -85,8 +85,14 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
-    *o = (opts){.url = "http://127.0.0.1:19530", .field = "v", .params = "{}", .nq = 1,
-                .k = 10, .clients = 1, .batch = 1000, .seconds = 5};
+    *o = (opts){.url = "http://127.0.0.1:19530",
+                .field = "v",
+                .params = "{}",
+                .nq = 1,
+                .k = 10,
+                .clients = 1,
+                .batch = 1000,
+                .seconds = 5};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *num = !strcmp(k, "--nq")        ? &o->nq
@@ -131,8 +137,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         usage(stderr);
         return -1;
     }
-    if (!o->collection || (o->load ? !o->base : !o->query) ||
-        (!o->load && o->gt && !o->base)) {
+    if (!o->collection || (o->load ? !o->base : !o->query) || (!o->load && o->gt && !o->base)) {
         usage(stderr);
         return -1;
     }
@@ -159,7 +164,10 @@ static bool text_put(text *t, const char *s, size_t n)
     return true;
 }
 
-static bool text_str(text *t, const char *s) { return text_put(t, s, strlen(s)); }
+static bool text_str(text *t, const char *s)
+{
+    return text_put(t, s, strlen(s));
+}
 
 static bool text_vec(text *t, const float *x, size_t d)
 {
@@ -253,14 +261,14 @@ static int load(const opts *o, struct curl_slist *hdrs)
         cr = curl_easy_perform(e);
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         if (cr != CURLE_OK || status != 200 || !reply_ok(reply.p)) {
-            fprintf(stderr, "search_client: insert batch %zu failed: curl=%s http=%ld %.300s\n",
-                    b, curl_easy_strerror(cr), status, reply.p ? reply.p : "");
+            fprintf(stderr, "search_client: insert batch %zu failed: curl=%s http=%ld %.300s\n", b,
+                    curl_easy_strerror(cr), status, reply.p ? reply.p : "");
             goto done;
         }
     }
     send_s = (double)(bench_now_ns() - t0) / 1e9;
-    printf("loaded %zu rows (%zu batches, %.1f MB of JSON, encoded in %.2f s) in %.2f s\n",
-           base.n, nb, (double)bytes / 1e6, enc_s, send_s);
+    printf("loaded %zu rows (%zu batches, %.1f MB of JSON, encoded in %.2f s) in %.2f s\n", base.n,
+           nb, (double)bytes / 1e6, enc_s, send_s);
     printf("result: rows=%zu insert_s=%.3f rows_per_s=%.0f\n", base.n, send_s,
            (double)base.n / send_s);
     rc = 0;
@@ -464,10 +472,10 @@ static int search(const opts *o, struct curl_slist *hdrs)
 
     if (bench_vecs_read(o->query, 0, &query) != 0)
         return 1;
-    if (o->gt && (bench_vecs_read(o->base, 0, &base) || bench_vecs_read(o->gt, 1, &gt) ||
-                  (o->gt_dist && bench_vecs_read(o->gt_dist, 0, &gtd)) ||
-                  bench_truth_init(&truth, &base, &query, &gt, o->gt_dist ? &gtd : NULL,
-                                   (size_t)o->k)))
+    if (o->gt &&
+        (bench_vecs_read(o->base, 0, &base) || bench_vecs_read(o->gt, 1, &gt) ||
+         (o->gt_dist && bench_vecs_read(o->gt_dist, 0, &gtd)) ||
+         bench_truth_init(&truth, &base, &query, &gt, o->gt_dist ? &gtd : NULL, (size_t)o->k)))
         goto done;
     r.truth = o->gt ? &truth : NULL;
     if (o->nq * o->k > 1024 || encode_bodies(&r, &query) != 0 ||

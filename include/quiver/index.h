@@ -43,9 +43,10 @@ qv_err qv_index_spec_parse(const char *type, const char *metric, const qv_kvlist
 /* Build over n vectors (ids 0..n-1). *out is NULL for FLAT or a block too small to train. */
 qv_err qv_index_build(const qv_index_spec *spec, const float *vecs, size_t n, qv_index **out,
                       qv_error *err);
-/* A copy of old extended by vectors old_rows..n-1 of vecs (ids continue). */
-qv_err qv_index_extend(const qv_index *old, const float *vecs, size_t n, qv_index **out,
-                       qv_error *err);
+/* A deep copy (through FAISS's own format, which keeps the index type). */
+qv_err qv_index_clone(const qv_index *ix, qv_index **out, qv_error *err);
+/* Append n vectors; their ids continue from qv_index_rows(ix). */
+qv_err qv_index_add(qv_index *ix, const float *vecs, size_t n, qv_error *err);
 size_t qv_index_rows(const qv_index *ix);
 const qv_index_spec *qv_index_get_spec(const qv_index *ix);
 

@@ -152,7 +152,9 @@ static qv_err shard_init(qv_coll_data *c, shard *sh, qv_error *err)
 static qv_err coll_replay(qv_coll_data *c, qv_io *io, qv_error *err)
 {
     char dir[4096];
-    qv_wal_opts o = {.dir = dir, .io = io};
+    /* a buffer past the largest record: appends (under seq_lock) never flush themselves,
+     * only the group commit after them does */
+    qv_wal_opts o = {.dir = dir, .io = io, .buffer_bytes = 2 * QV_WAL_MAX_RECORD_BYTES};
     uint64_t ckpt;
     qv_err rc;
 

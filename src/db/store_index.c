@@ -9,10 +9,11 @@
  * The builder thread also takes a checkpoint of a collection (store_checkpoint.c) once
  * CHECKPOINT_WAL_BYTES of WAL were written since the last one.
  *
- * The builder thread wakes every BUILD_TICK_MS and, per shard and slot, (re)builds when
- * the unindexed tail reaches BUILD_MIN_ROWS or has been quiet for BUILD_QUIET_MS. It copies
- * the vectors under the shard's read lock, builds without any lock (writes go on), and
- * swaps the new index in under the write lock. Searches hold the read lock while they use
+ * The builder thread wakes every BUILD_TICK_MS and, per shard and slot, builds when the
+ * unindexed tail reaches BUILD_MIN_ROWS or has been quiet for BUILD_QUIET_MS: the first
+ * time over every row, later by adding the tail to a copy of the current index. It copies
+ * what it needs under the shard's read lock, builds and saves without any lock (writes go
+ * on), and swaps the new index in under the write lock. Searches hold the read lock while they use
  * an index, so the old one is freed right after the swap.
  *
  * File: <collection dir>/index-<definition id>-<shard>.qvi =
@@ -174,12 +175,13 @@ void store_free_indexes(qv_coll_data *c)
 
 /* ---- building -------------------------------------------------------------------------- */
 
-/* Copy the field's vectors of rows [0, n) (read lock held by the caller). */
-static float *copy_vectors(const shard *sh, size_t field, size_t dim, size_t n)
+/* Copy the field's vectors of rows [first, n) (read lock held by the caller). */
+static float *copy_vectors(const shard *sh, size_t field, size_t dim, size_t first, size_t n)
 {
-    float *v = qv_malloc(n * dim * sizeof(float) + 1);
+    float *v = qv_malloc((n - first) * dim * sizeof(float) + 1);
     if (v)
-        memcpy(v, sh->rows.cols[field].data.data, n * dim * sizeof(float));
+        memcpy(v, (const float *)sh->rows.cols[field].data.data + first * dim,
+               (n - first) * dim * sizeof(float));
     return v;
 }
 
@@ -200,64 +202,82 @@ static bool wants_build(const qv_coll_data *c, const shard *sh, size_t k, uint64
     return rows - have >= BUILD_MIN_ROWS || now - sh->last_write_ns >= BUILD_QUIET_MS * 1000000ull;
 }
 
+/* The rows' vectors the next build needs, copied under the shard's read lock: for an
+ * existing index a copy of it plus the tail rows, else every row. */
+typedef struct build_input {
+    index_slot sl;
+    uint64_t epoch;
+    size_t n, first; /* rows [first, n) are in vecs */
+    float *vecs;
+    qv_index *base;  /* copy of the current index, or NULL */
+} build_input;
+
+static qv_err take_input(qv_coll_data *c, shard *sh, size_t k, build_input *in, qv_error *err)
+{
+    size_t dim;
+    qv_err rc = QV_OK;
+
+    memset(in, 0, sizeof *in);
+    pthread_rwlock_rdlock(&sh->lock);
+    in->sl = c->slots[k];
+    in->epoch = sh->epoch;
+    in->n = sh->rows.rows;
+    dim = c->schema.fields[in->sl.field].dim;
+    if (sh->idx[k] && (rc = qv_index_clone(sh->idx[k], &in->base, err)) == QV_OK)
+        in->first = qv_index_rows(in->base);
+    if (rc == QV_OK && !(in->vecs = copy_vectors(sh, in->sl.field, dim, in->first, in->n)))
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory copying vectors");
+    pthread_rwlock_unlock(&sh->lock);
+    return rc;
+}
+
 static void build_one(qv_coll_data *c, size_t si, size_t k)
 {
     shard *sh = &c->shards[si];
-    index_slot sl;
-    uint64_t epoch;
+    build_input in;
     qv_index *old = NULL, *fresh = NULL;
-    float *vecs;
-    size_t n, dim;
     qv_error err = {0};
     qv_err rc;
     uint64_t t0 = store_now_ns();
 
-    pthread_rwlock_rdlock(&sh->lock);
-    sl = c->slots[k];
-    epoch = sh->epoch;
-    n = sh->rows.rows;
-    dim = c->schema.fields[sl.field].dim;
-    vecs = sl.used ? copy_vectors(sh, sl.field, dim, n) : NULL;
-    if (vecs && sh->idx[k] && qv_index_rows(sh->idx[k]) * 2 >= n)
-        rc = qv_index_extend(sh->idx[k], vecs, n, &fresh, &err); /* clone + add the tail */
-    else
-        rc = vecs ? QV_OK : QV_ENOMEM;
-    pthread_rwlock_unlock(&sh->lock);
-    if (rc == QV_OK && !fresh && vecs)
-        rc = qv_index_build(&sl.spec, vecs, n, &fresh, &err);
-    qv_free(vecs);
+    if ((rc = take_input(c, sh, k, &in, &err)) == QV_OK) {
+        if (in.base) /* HNSW and IVF take new vectors incrementally */
+            rc = qv_index_add(fresh = in.base, in.vecs, in.n - in.first, &err);
+        else
+            rc = qv_index_build(&in.sl.spec, in.vecs, in.n, &fresh, &err);
+    }
+    qv_free(in.vecs);
     if (rc != QV_OK) {
         atomic_fetch_add(&c->store->istats.failures, 1);
         qv_log_warn("index", "collection %lld shard %zu: build failed: %s", (long long)c->id, si,
                     err.msg);
+        qv_index_free(fresh);
+        fresh = NULL;
     }
-    if (rc != QV_OK || !fresh) {
+    if (!fresh) {
         pthread_rwlock_wrlock(&sh->lock);
-        if (sh->epoch == epoch)
-            sh->tried[k] = n; /* not retried before the shard grows */
+        if (sh->epoch == in.epoch)
+            sh->tried[k] = in.n; /* not retried before the shard grows */
         pthread_rwlock_unlock(&sh->lock);
         return; /* a block too small to index is searched exactly */
     }
+    /* saved before it is published, while this thread alone owns it */
+    if (save_index(c, &in.sl, si, fresh, in.epoch, &err) != QV_OK)
+        qv_log_warn("index", "collection %lld shard %zu: saving the index failed: %s",
+                    (long long)c->id, si, err.msg);
     pthread_rwlock_wrlock(&sh->lock);
-    if (c->slots[k].used && c->slots[k].def_id == sl.def_id && sh->epoch == epoch) {
+    if (c->slots[k].used && c->slots[k].def_id == in.sl.def_id && sh->epoch == in.epoch) {
         old = sh->idx[k];
         sh->idx[k] = fresh;
         fresh = NULL;
     }
     pthread_rwlock_unlock(&sh->lock);
     qv_index_free(old);
-    if (fresh) {
-        qv_index_free(fresh); /* the definition changed meanwhile */
-        return;
-    }
+    qv_index_free(fresh); /* non-NULL: the definition or the row numbering changed meanwhile */
     atomic_fetch_add(&c->store->istats.builds, 1);
     atomic_fetch_add(&c->store->istats.build_ns, store_now_ns() - t0);
-    pthread_rwlock_rdlock(&sh->lock);
-    if (sh->idx[k] && sh->epoch == epoch && save_index(c, &sl, si, sh->idx[k], epoch, &err))
-        qv_log_warn("index", "collection %lld shard %zu: saving the index failed: %s",
-                    (long long)c->id, si, err.msg);
-    pthread_rwlock_unlock(&sh->lock);
-    qv_log_debug("index", "collection %lld shard %zu: index over %zu rows", (long long)c->id, si, n);
+    qv_log_debug("index", "collection %lld shard %zu: index over %zu rows", (long long)c->id, si,
+                 in.n);
 }
 
 /* At least AUTO_COMPACT_MIN_DEAD dead rows making up a fifth of a shard. */

@@ -147,37 +147,43 @@ qv_err qv_index_build(const qv_index_spec *spec, const float *vecs, size_t n, qv
     return QV_OK;
 }
 
-qv_err qv_index_extend(const qv_index *old, const float *vecs, size_t n, qv_index **out,
-                       qv_error *err)
+qv_err qv_index_clone(const qv_index *ix, qv_index **out, qv_error *err)
 {
-    qv_index *ix = qv_calloc(1, sizeof *ix);
-    size_t add = n - old->rows;
+    qv_index *copy = qv_calloc(1, sizeof *copy);
     qv_buf bytes;
-    float *copy;
-    const float *x;
     qv_err rc;
 
-    if (!ix || !(x = prepared(&old->spec, vecs + old->rows * old->spec.dim, add, &copy))) {
-        qv_free(ix);
-        return qv_error_set(err, QV_ENOMEM, "out of memory extending an index");
-    }
-    ix->spec = old->spec;
-    /* copy through FAISS's own format: faiss::clone_index (1.7.3) turns an IndexHNSWFlat
-     * into a plain IndexHNSW, which write_index then refuses */
+    if (!copy)
+        return qv_error_set(err, QV_ENOMEM, "out of memory cloning an index");
+    copy->spec = ix->spec;
+    copy->rows = ix->rows;
+    /* faiss::clone_index (1.7.3) turns an IndexHNSWFlat into a plain IndexHNSW, which
+     * write_index then refuses: copy through the serialized form instead */
     qv_buf_init(&bytes);
-    if ((rc = qv_faiss_serialize(old->faiss, &bytes, err)) == QV_OK)
-        rc = qv_faiss_deserialize(bytes.data, bytes.len, QV_FAISS_LOAD_SIMD, &ix->faiss, err);
+    if ((rc = qv_faiss_serialize(ix->faiss, &bytes, err)) == QV_OK)
+        rc = qv_faiss_deserialize(bytes.data, bytes.len, QV_FAISS_LOAD_SIMD, &copy->faiss, err);
     qv_buf_fini(&bytes);
-    if (rc == QV_OK)
-        rc = qv_faiss_check(faiss_Index_add(ix->faiss, (idx_t)add, x), "add", err);
-    qv_free(copy);
     if (rc != QV_OK) {
-        qv_index_free(ix);
+        qv_index_free(copy);
         return rc;
     }
-    ix->rows = n;
-    *out = ix;
+    *out = copy;
     return QV_OK;
+}
+
+qv_err qv_index_add(qv_index *ix, const float *vecs, size_t n, qv_error *err)
+{
+    float *copy;
+    const float *x = prepared(&ix->spec, vecs, n, &copy);
+    qv_err rc;
+
+    if (!x)
+        return qv_error_set(err, QV_ENOMEM, "out of memory extending an index");
+    rc = qv_faiss_check(faiss_Index_add(ix->faiss, (idx_t)n, x), "add", err);
+    qv_free(copy);
+    if (rc == QV_OK)
+        ix->rows += n;
+    return rc;
 }
 
 size_t qv_index_rows(const qv_index *ix) { return ix ? ix->rows : 0; }
