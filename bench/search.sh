@@ -15,7 +15,7 @@
 # same files while the server idles. Grid: HNSW M=16 efConstruction=128 ef 32/64/128;
 # IVF_FLAT nlist=1024 nprobe 16/64; IVF_SQ8 nlist=1024 nprobe 32; IVF_PQ nlist=1024 m=16
 # nbits=8 nprobe 32; FLAT. MNIST (9k rows) uses nlist=128 and nprobe 2/8 and 4 instead,
-# the same fraction of the lists. About 15 minutes with DURATION=5 on 2 cores (BIG=1 adds
+# the same fraction of the lists. About 12 minutes with DURATION=5 on 2 cores (BIG=1 adds
 # about 10). Environment knobs:
 #   QV_BENCH_BUILD     build dir (default <repo>/build-bench; configured if missing)
 #   QV_BENCH_DATA      dataset cache (default <build>/bench-data)
@@ -235,37 +235,49 @@ $(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
     # rows
     for v in $vals; do
         for nq in 1 10; do
-            local k=$ds/$type/$v/$nq q1 q2 f h b
-            q1=${R[$k/q1]} q2=${R[$k/q2]} f=${R[$k/faiss]:-} h=${R[$k/hnswlib]:-}
-            b=${R[$ds/$type/build]}
-            ROWS+=("$(awk -v ds="$ds" -v type="$type" -v par="$([ "$pname" = - ] && echo - || echo "$pname=$v")" \
-                -v nq="$nq" -v b="$b" -v q1="$q1" -v q2="$q2" -v f="$f" -v h="$h" '
-                function g(line, key,   n, i, kv) { n = split(line, kv, " ");
-                    for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2)
-                    return "" }
-                function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
-                function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }
-                BEGIN {
-                    printf "%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n",
-                        ds, type, par, nq, g(b, "ins"), g(b, "ready"), g(b, "bld"),
-                        num(g(f, "build_s"), "%.1f"), num(g(h, "build_s"), "%.1f"),
-                        num(g(q1, "qps"), "%.0f"), num(g(q2, "qps"), "%.0f"), g(q2, "workers"),
-                        sprintf("%.2f/%.2f", g(q1, "p50_ms"), g(q1, "p99_ms")),
-                        sprintf("%.2f/%.2f", g(q2, "p50_ms"), g(q2, "p99_ms")),
-                        num(g(q2, "recall"), "%.4f"),
-                        num(g(f, "qps"), "%.0f"), num(g(f, "recall"), "%.4f"), ratio(g(q2, "qps"), g(f, "qps")),
-                        num(g(h, "qps"), "%.0f"), num(g(h, "recall"), "%.4f"), ratio(g(q2, "qps"), g(h, "qps"))
-                }')")
+            table_row "$ds" "$type" "$([ "$pname" = - ] && echo - || echo "$pname=$v")" "$nq" \
+                "${R[$ds/$type/build]}" "${R[$ds/$type/$v/$nq/q1]}" "${R[$ds/$type/$v/$nq/q2]}" \
+                "${R[$ds/$type/$v/$nq/faiss]:-}" "${R[$ds/$type/$v/$nq/hnswlib]:-}"
         done
     done
-    if [ "$type" = FLAT ]; then
-        local k=$ds/FLAT/0/1
-        NOTES+=("$(awk -v ds="$ds" -v q1="${R[$k/q1]}" -v q2="${R[$k/q2]}" -v f="${R[$k/faiss]:-}" '
-            function g(line, key,   n, i, kv) { n = split(line, kv, " ");
-                for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2) }
-            BEGIN { printf "brute force %s, nq=1: quiver FLAT (growing-segment exact search) REST %.0f q/s with 1 client, %.0f with 2; faiss IndexFlatL2 in-process %.0f q/s; ratio %.2f\xc3\x97 (1 client), %.2f\xc3\x97 (2 clients)",
-                ds, g(q1, "qps"), g(q2, "qps"), g(f, "qps"), g(q1, "qps") / g(f, "qps"), g(q2, "qps") / g(f, "qps") }')")
-    fi
+    [ "$type" != FLAT ] || flat_note "$ds" "${R[$ds/FLAT/0/1/q1]}" "${R[$ds/FLAT/0/1/q2]}" \
+        "${R[$ds/FLAT/0/1/faiss]:-}"
+}
+
+# awk helpers over "key=value" lines: g(line, key), num(value, format), ratio(a, b)
+AWK_LIB='
+function g(line, key,   n, i, kv) {
+    n = split(line, kv, " ")
+    for (i = 1; i <= n; i++)
+        if (index(kv[i], key "=") == 1)
+            return substr(kv[i], length(key) + 2)
+    return ""
+}
+function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }'
+ROW_FMT='%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n'
+
+table_row() { # ds type params nq build q1 q2 faiss hnswlib
+    ROWS+=("$(awk -v ds="$1" -v type="$2" -v par="$3" -v nq="$4" -v b="$5" -v q1="$6" -v q2="$7" \
+        -v f="$8" -v h="$9" -v fmt="$ROW_FMT" "$AWK_LIB"'
+        BEGIN {
+            printf fmt, ds, type, par, nq, g(b, "ins"), g(b, "ready"), g(b, "bld"),
+                num(g(f, "build_s"), "%.1f"), num(g(h, "build_s"), "%.1f"),
+                num(g(q1, "qps"), "%.0f"), num(g(q2, "qps"), "%.0f"), g(q2, "workers"),
+                sprintf("%.2f/%.2f", g(q1, "p50_ms"), g(q1, "p99_ms")),
+                sprintf("%.2f/%.2f", g(q2, "p50_ms"), g(q2, "p99_ms")), num(g(q2, "recall"), "%.4f"),
+                num(g(f, "qps"), "%.0f"), num(g(f, "recall"), "%.4f"), ratio(g(q2, "qps"), g(f, "qps")),
+                num(g(h, "qps"), "%.0f"), num(g(h, "recall"), "%.4f"), ratio(g(q2, "qps"), g(h, "qps"))
+        }')")
+}
+
+flat_note() { # ds q1 q2 faiss: the growing-segment brute-force comparison
+    NOTES+=("$(awk -v ds="$1" -v q1="$2" -v q2="$3" -v f="$4" "$AWK_LIB"'
+        BEGIN {
+            printf "brute force %s, nq=1: quiver FLAT (growing-segment exact search) over REST %.0f q/s", ds, g(q1, "qps")
+            printf " with 1 client, %.0f with 2; faiss IndexFlatL2 in-process %.0f q/s;", g(q2, "qps"), g(f, "qps")
+            printf " ratio %s (1 client), %s (2 clients)", ratio(g(q1, "qps"), g(f, "qps")), ratio(g(q2, "qps"), g(f, "qps"))
+        }')")
 }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -284,8 +296,7 @@ echo "search, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name:
 echo "build s: ins = REST insert time, ready = first insert to indexState Finished, bld = server builder busy time;"
 echo "faiss/hnsw = in-process single-threaded build. QPS = queries/s (nq=10: 10 per request); p50/p99 ms per request;"
 echo "thr = server HTTP worker threads busy (>= 10% of a core) during the 2-client run; recall = quiver, 2 clients."
-printf '%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n' \
-    dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" thr "p50/p99 1c" "p50/p99 2c" \
+printf "$ROW_FMT" dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" thr "p50/p99 1c" "p50/p99 2c" \
     recall "faiss" recall "2c/fai" hnswlib recall "2c/hnsw"
 for r in "${ROWS[@]}"; do echo "$r"; done
 for n in "${NOTES[@]}"; do echo "$n"; done

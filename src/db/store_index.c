@@ -11,7 +11,8 @@
  *
  * The builder thread wakes every BUILD_TICK_MS and, per shard and slot, builds when the
  * unindexed tail reaches BUILD_MIN_ROWS or has been quiet for BUILD_QUIET_MS: the first
- * time over every row, later by adding the tail to a copy of the current index. It copies
+ * time over every row, later by adding the tail to a copy of the current index (HNSW; an
+ * IVF is retrained from scratch once the shard has doubled since its training). It copies
  * what it needs under the shard's read lock, builds and saves without any lock (writes go
  * on), and swaps the new index in under the write lock. Searches hold the read lock while they use
  * an index, so the old one is freed right after the swap.
@@ -223,7 +224,10 @@ static qv_err take_input(qv_coll_data *c, shard *sh, size_t k, build_input *in, 
     in->epoch = sh->epoch;
     in->n = sh->rows.rows;
     dim = c->schema.fields[in->sl.field].dim;
-    if (sh->idx[k] && (rc = qv_index_clone(sh->idx[k], &in->base, err)) == QV_OK)
+    /* HNSW grows incrementally; an IVF is retrained (rebuilt) once the shard has doubled
+     * since its training, else its lists would keep the centroids of the first rows */
+    if (sh->idx[k] && (in->sl.spec.kind == QV_INDEX_HNSW || qv_index_rows(sh->idx[k]) * 2 > in->n) &&
+        (rc = qv_index_clone(sh->idx[k], &in->base, err)) == QV_OK)
         in->first = qv_index_rows(in->base);
     if (rc == QV_OK && !(in->vecs = copy_vectors(sh, in->sl.field, dim, in->first, in->n)))
         rc = qv_error_set(err, QV_ENOMEM, "out of memory copying vectors");

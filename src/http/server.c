@@ -254,7 +254,6 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server_idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (!s->daemon) {
         qv_free(s);

@@ -3,6 +3,7 @@
 #include "quiver/index.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/index_factory_c.h>
 #include <stdio.h>
@@ -17,10 +18,16 @@
 #define INDEX_MAGIC "QVIX"
 #define MIN_TRAIN_PER_LIST 4 /* fewer rows than nlist * this: no IVF, exact search */
 
+#define DEFAULT_EF 64
+
+/* FAISS 1.7.3 sizes HNSW's search queue from the index's own efSearch, not from the
+ * per-call parameters (fixed upstream in 1.8), so a search with another ef sets the
+ * index's value: it takes ef_lock exclusively, searches at the default ef share it. */
 struct qv_index {
     qv_index_spec spec;
     FaissIndex *faiss;
     size_t rows;
+    pthread_rwlock_t ef_lock;
 };
 
 static qv_err param_int(const qv_kvlist *p, const char *key, int def, int lo, int hi, int *out,
@@ -99,7 +106,8 @@ static qv_err make_faiss(const qv_index_spec *s, FaissIndex **out, qv_error *err
     if (s->kind == QV_INDEX_HNSW) {
         qv_faiss_hnsw_opts o = {.d = (int)s->dim, .M = s->M,
                                 .metric = s->l2 ? QV_DISTANCE_L2 : QV_DISTANCE_IP,
-                                .ef_construction = s->ef_construction, .ef_search = 64};
+                                .ef_construction = s->ef_construction,
+                                .ef_search = DEFAULT_EF};
         return qv_faiss_hnsw_new(&o, out, err);
     }
     if (s->kind == QV_INDEX_IVF_FLAT)
@@ -133,6 +141,7 @@ qv_err qv_index_build(const qv_index_spec *spec, const float *vecs, size_t n, qv
         return qv_error_set(err, QV_ENOMEM, "out of memory building an index");
     }
     ix->spec = *spec;
+    pthread_rwlock_init(&ix->ef_lock, NULL);
     if ((rc = make_faiss(spec, &ix->faiss, err)) == QV_OK && spec->kind != QV_INDEX_HNSW)
         rc = qv_faiss_check(faiss_Index_train(ix->faiss, (idx_t)n, x), "train", err);
     if (rc == QV_OK)
@@ -157,6 +166,7 @@ qv_err qv_index_clone(const qv_index *ix, qv_index **out, qv_error *err)
         return qv_error_set(err, QV_ENOMEM, "out of memory cloning an index");
     copy->spec = ix->spec;
     copy->rows = ix->rows;
+    pthread_rwlock_init(&copy->ef_lock, NULL);
     /* faiss::clone_index (1.7.3) turns an IndexHNSWFlat into a plain IndexHNSW, which
      * write_index then refuses: copy through the serialized form instead */
     qv_buf_init(&bytes);
@@ -192,7 +202,7 @@ const qv_index_spec *qv_index_get_spec(const qv_index *ix) { return &ix->spec; }
 qv_err qv_index_search(const qv_index *ix, const qv_index_query *q, float *dist, int64_t *ids,
                        qv_error *err)
 {
-    qv_faiss_search_opts o = {.ef_search = q->ef ? q->ef : (q->k > 64 ? (int)q->k : 64),
+    qv_faiss_search_opts o = {.ef_search = q->ef ? q->ef : DEFAULT_EF,
                               .nprobe = q->nprobe ? q->nprobe : 16,
                               .allow = q->allow, .allow_bits = ix->rows};
     float *copy;
@@ -201,10 +211,24 @@ qv_err qv_index_search(const qv_index *ix, const qv_index_query *q, float *dist,
 
     if (!x)
         return qv_error_set(err, QV_ENOMEM, "out of memory");
+    bool custom;
+
     if ((size_t)o.ef_search < q->k)
         o.ef_search = (int)q->k;
-    rc = qv_faiss_search_with_selector(ix->faiss, (int64_t)q->nq, x, (int64_t)q->k, &o, dist,
-                                       ids, err);
+    custom = ix->spec.kind == QV_INDEX_HNSW && o.ef_search != DEFAULT_EF;
+    if (custom) {
+        pthread_rwlock_wrlock((pthread_rwlock_t *)&ix->ef_lock);
+        rc = qv_faiss_hnsw_set_ef(ix->faiss, 0, o.ef_search, err);
+    } else {
+        pthread_rwlock_rdlock((pthread_rwlock_t *)&ix->ef_lock);
+        rc = QV_OK;
+    }
+    if (rc == QV_OK)
+        rc = qv_faiss_search_with_selector(ix->faiss, (int64_t)q->nq, x, (int64_t)q->k, &o,
+                                           dist, ids, err);
+    if (custom)
+        qv_faiss_hnsw_set_ef(ix->faiss, 0, DEFAULT_EF, NULL);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&ix->ef_lock);
     qv_free(copy);
     return rc;
 }
@@ -233,6 +257,7 @@ qv_err qv_index_deserialize(const void *p, size_t len, qv_index **out, qv_error 
         return qv_error_set(err, QV_ECORRUPT, "index: bad magic");
     if (!(ix = qv_calloc(1, sizeof *ix)))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
+    pthread_rwlock_init(&ix->ef_lock, NULL);
     ix->spec.kind = (qv_index_kind)qv_reader_u8(&r);
     flags = qv_reader_u8(&r);
     ix->spec.cosine = flags & 1;
@@ -258,5 +283,6 @@ void qv_index_free(qv_index *ix)
         return;
     if (ix->faiss)
         faiss_Index_free(ix->faiss);
+    pthread_rwlock_destroy(&ix->ef_lock);
     qv_free(ix);
 }

@@ -155,3 +155,15 @@ def test_filtered_search_returns_k_when_k_match(node):
     r = node.post("entities/search", {"collectionName": "filt", "data": queries[:1].tolist(),
                                       "limit": 100, "filter": "id in [1, 2, 3]"})
     assert sorted(h["id"] for h in r.data) == [1, 2, 3]
+
+
+def test_ef_changes_hnsw_recall(node):
+    """A search's ef is honoured both below and above the index's default (FAISS 1.7.3 sizes
+    the queue from the index's efSearch, so the server sets it per call)."""
+    base, queries = synthetic(8000, 100, 32, seed=3)
+    load(node, "ef", base, "HNSW", {"M": 4, "efConstruction": 16})
+    low = recall(node, "ef", base, queries, {"ef": 10})
+    default = recall(node, "ef", base, queries, {"ef": 64})
+    high = recall(node, "ef", base, queries, {"ef": 400})
+    print("recall@10 at ef 10/64/400: %.4f %.4f %.4f" % (low, default, high))
+    assert low < default < high, (low, default, high)
