@@ -179,10 +179,13 @@ qv_err api_entity_upsert(qv_req *req, qv_resp *resp) { return write_entities(req
 
 /* ---- filters ------------------------------------------------------------------------- */
 
-qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *params_obj,
-                          qv_filter **out, qv_error *err)
+qv_err api_compile_filter(const qv_req *req, const qv_schema *s, const char *expr,
+                          const qv_jval *params_obj, qv_filter **out, qv_error *err)
 {
-    qv_filter_opts o = {0};
+    const qv_config *cfg = req->node->cfg;
+    qv_filter_opts o = {.max_expr_bytes = (size_t)cfg->filter_max_expr_bytes,
+                        .max_depth = (uint32_t)cfg->filter_max_depth,
+                        .max_in_list = (uint32_t)cfg->filter_max_in_list};
     qv_jsonb_builder b;
     char *text = NULL;
     const uint8_t *blob = NULL;
@@ -215,7 +218,7 @@ static qv_err request_filter(qv_req *req, const qv_schema *s, bool required, qv_
     if ((rc = qv_jget_str(req->root, "filter", required, &expr, NULL, err)) != QV_OK ||
         (rc = qv_jget_obj(req->root, "exprParams", false, &params, err)) != QV_OK)
         return rc;
-    return api_compile_filter(s, expr, params, out, err);
+    return api_compile_filter(req, s, expr, params, out, err);
 }
 
 qv_err api_entity_delete(qv_req *req, qv_resp *resp)

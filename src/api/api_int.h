@@ -44,8 +44,8 @@ const char *api_load_state_name(qv_load_state s);
  * its exprParams object (may be NULL) compiled against s. */
 qv_err api_partition_id(const qv_collection_info *ci, const char *name, int64_t *out,
                         qv_error *err);
-qv_err api_compile_filter(const qv_schema *s, const char *expr, const qv_jval *params_obj,
-                          qv_filter **out, qv_error *err);
+qv_err api_compile_filter(const qv_req *req, const qv_schema *s, const char *expr,
+                          const qv_jval *params_obj, qv_filter **out, qv_error *err);
 
 /* Route handlers, by group. */
 #define API_HANDLERS(X)                                                                            \

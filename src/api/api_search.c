@@ -28,6 +28,7 @@ typedef struct sub_search {
 } sub_search;
 
 typedef struct search_req {
+    const qv_req *req;
     size_t group_field; /* SIZE_MAX: no grouping */
     int64_t group_size;
     qv_collection_info ci;
@@ -216,7 +217,7 @@ static qv_err parse_sub(const search_req *s, const qv_jval *obj, const char *par
         (rc = parse_queries(s, obj, sub, err)) != QV_OK ||
         (rc = qv_jget_str(obj, "filter", false, &expr, NULL, err)) != QV_OK ||
         (rc = qv_jget_obj(obj, "exprParams", false, &params, err)) != QV_OK ||
-        (rc = api_compile_filter(&s->ci.schema, expr, params, &sub->filter, err)) != QV_OK)
+        (rc = api_compile_filter(s->req, &s->ci.schema, expr, params, &sub->filter, err)))
         return rc;
     sub->o.k = (size_t)(sub->limit + sub->offset);
     sub->o.filter = sub->filter;
@@ -418,6 +419,7 @@ qv_err api_entity_search(qv_req *req, qv_resp *resp)
     size_t *picked = NULL;
 
     memset(&s, 0, sizeof s);
+    s.req = req;
     s.nsubs = 1;
     if ((rc = parse_common(req, &s, &resp->err)) == QV_OK &&
         (rc = parse_grouping(req, &s, true, &resp->err)) == QV_OK &&
@@ -613,6 +615,7 @@ qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
     qv_jw w;
 
     memset(&s, 0, sizeof s);
+    s.req = req;
     if ((rc = parse_common(req, &s, &resp->err)) != QV_OK ||
         (rc = parse_grouping(req, &s, false, &resp->err)) != QV_OK ||
         (rc = qv_jget_arr(req->root, "search", true, &arr, &resp->err)) != QV_OK ||

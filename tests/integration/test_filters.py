@@ -101,3 +101,13 @@ def test_bad_and_hostile_filters(coll, expr, needle):
     assert r.code == 1100, r
     assert needle in r.message
     assert coll.get("/livez").status == 200
+
+
+def test_filter_limits_are_configurable(node_factory):
+    n = node_factory(env={"QUIVER__FILTER__MAX_DEPTH": "5", "QUIVER__FILTER__MAX_IN_LIST": "3"})
+    assert n.post("collections/create", {"collectionName": "c", "dimension": 2}).code == 0
+    ok = n.post("entities/query", {"collectionName": "c", "filter": "((id > 1))"})
+    assert ok.code == 0, ok
+    for expr in ("((((((((id > 1))))))))", "id in [1, 2, 3, 4]"):
+        r = n.post("entities/query", {"collectionName": "c", "filter": expr})
+        assert r.code == 1100 and "failed to create query plan" in r.message, r
