@@ -174,6 +174,26 @@ double bench_percentile(double *v, size_t n, double p)
     return v[i < n ? i : n - 1];
 }
 
+int bench_text_put(bench_text *t, const char *s, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 4096;
+        char *p;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        if (!(p = realloc(t->p, cap)))
+            return 0;
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+    return 1;
+}
+
+int bench_text_str(bench_text *t, const char *s) { return bench_text_put(t, s, strlen(s)); }
+
 size_t bench_parse_ints(const char *s, int *out, size_t cap)
 {
     size_t n = 0;

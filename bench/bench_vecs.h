@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bench_vecs.h - helpers shared by the search benchmark programs (search_client,
  * faiss_baseline): TEXMEX .fvecs/.ivecs files, ann-benchmarks recall, clocks and
- * percentiles. Plain libc, no core library, so the REST client stays a pure client. */
+ * percentiles, text buffers. Shared by ingest_client too. Plain libc, no core library, so the REST client stays a pure client. */
 #ifndef QUIVER_BENCH_VECS_H
 #define QUIVER_BENCH_VECS_H
 
@@ -47,6 +47,16 @@ double bench_cpu_seconds(void); /* this process, user + system */
 
 /* Sort v in place and return the p-th percentile (0..100), nearest rank; 0 when n == 0. */
 double bench_percentile(double *v, size_t n, double p);
+
+/* A growable NUL-terminated text buffer for pre-encoded request bodies. */
+typedef struct bench_text {
+    char *p;
+    size_t len, cap;
+} bench_text;
+
+/* Append n bytes (or a C string); false when memory runs out. */
+int bench_text_put(bench_text *t, const char *s, size_t n);
+int bench_text_str(bench_text *t, const char *s);
 
 /* Parse "a,b,c" into up to cap positive ints; returns the count, 0 on a bad list. */
 size_t bench_parse_ints(const char *s, int *out, size_t cap);

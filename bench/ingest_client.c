@@ -26,6 +26,8 @@
  *          [--batch 1000] [--clients 1] (--seconds S | --batches N) [--id-base 1]
  *          [--seed 1] [--pool P] */
 #include <curl/curl.h>
+
+#include "bench_vecs.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -77,21 +79,6 @@ typedef struct run {
     long connects;
     char first_error[256];
 } run;
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
 
 /* xorshift64*; uniform in [-1, 1). */
 static float rnd_float(uint64_t *s)
@@ -191,56 +178,28 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
 
 /* ---- bodies ------------------------------------------------------------------------ */
 
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
-static bool text_put(text *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1 << 16;
-        char *p;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        if (!(p = realloc(t->p, cap)))
-            return false;
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-    return true;
-}
-
-static bool text_str(text *t, const char *s)
-{
-    return text_put(t, s, strlen(s));
-}
-
 /* One body of o->batch rows: {"collectionName":..,"data":[{"id":<slot>,"vector":[..]},..]} */
 static int body_encode(const bench_opts *o, uint64_t *rng, body *b)
 {
-    text t = {0};
+    bench_text t = {0};
     char num[48];
-    bool ok = text_str(&t, "{\"collectionName\":\"") && text_str(&t, o->collection) &&
-              text_str(&t, "\",\"data\":[");
+    bool ok = bench_text_str(&t, "{\"collectionName\":\"") && bench_text_str(&t, o->collection) &&
+              bench_text_str(&t, "\",\"data\":[");
 
     if (!(b->id_off = calloc((size_t)o->batch, sizeof *b->id_off)))
         ok = false;
     for (int r = 0; ok && r < o->batch; r++) {
-        ok = text_str(&t, r ? ",{\"id\":" : "{\"id\":");
+        ok = bench_text_str(&t, r ? ",{\"id\":" : "{\"id\":");
         b->id_off[r] = t.len;
         snprintf(num, sizeof num, "%*d", ID_SLOT_CHARS, 0);
-        ok = ok && text_str(&t, num) && text_str(&t, ",\"vector\":[");
+        ok = ok && bench_text_str(&t, num) && bench_text_str(&t, ",\"vector\":[");
         for (int d = 0; ok && d < o->dim; d++) {
             int n = snprintf(num, sizeof num, d ? ",%.6g" : "%.6g", (double)rnd_float(rng));
-            ok = text_put(&t, num, (size_t)n);
+            ok = bench_text_put(&t, num, (size_t)n);
         }
-        ok = ok && text_str(&t, "]}");
+        ok = ok && bench_text_str(&t, "]}");
     }
-    ok = ok && text_str(&t, "]}");
+    ok = ok && bench_text_str(&t, "]}");
     if (!ok) {
         free(t.p);
         free(b->id_off);
@@ -283,7 +242,7 @@ static bool want_more(const run *r)
         return false;
     if (r->o->batches > 0)
         return r->issued < r->o->batches;
-    return now_ns() < r->deadline_ns;
+    return bench_now_ns() < r->deadline_ns;
 }
 
 static int client_arm(run *r, CURLM *multi, client *c)
@@ -298,7 +257,7 @@ static int client_arm(run *r, CURLM *multi, client *c)
     c->reply[0] = '\0';
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, b->text);
-    c->start_ns = now_ns();
+    c->start_ns = bench_now_ns();
     return curl_multi_add_handle(multi, c->easy) == CURLM_OK ? 0 : -1;
 }
 
@@ -333,7 +292,7 @@ static void client_done(run *r, client *c, CURLcode res)
             }
         }
         if (r->nlat < r->lat_cap)
-            r->lat_ms[r->nlat++] = (double)(now_ns() - c->start_ns) / 1e6;
+            r->lat_ms[r->nlat++] = (double)(bench_now_ns() - c->start_ns) / 1e6;
     } else {
         r->failed++;
         if (!r->first_error[0])
@@ -380,30 +339,14 @@ static int send_loop(run *r, CURLM *multi)
 
 /* ---- setup and report ----------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *v, size_t n, double p)
-{
-    size_t i;
-    if (!n)
-        return 0;
-    i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i < n ? i : n - 1];
-}
-
 static void report(const run *r, double wall_s, double cpu_s, double gen_s, size_t pool_bytes)
 {
     const bench_opts *o = r->o;
     double vectors = (double)r->ok * o->batch;
     double p50 = 0, p99 = 0, pmax = 0;
 
-    qsort(r->lat_ms, r->nlat, sizeof *r->lat_ms, cmp_double);
-    p50 = pct(r->lat_ms, r->nlat, 50);
-    p99 = pct(r->lat_ms, r->nlat, 99);
+    p50 = bench_percentile(r->lat_ms, r->nlat, 50); /* sorts lat_ms */
+    p99 = bench_percentile(r->lat_ms, r->nlat, 99);
     pmax = r->nlat ? r->lat_ms[r->nlat - 1] : 0;
     printf("pre-encoded %d bodies (%.1f MiB) in %.2f s\n", o->pool,
            (double)pool_bytes / 1048576.0, gen_s);
@@ -469,7 +412,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ingest_client: out of memory\n");
         goto done;
     }
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (int i = 0; i < o.pool; i++) {
         if (body_encode(&o, &rng, &r.bodies[i]) != 0) {
             fprintf(stderr, "ingest_client: out of memory encoding body %d\n", i);
@@ -478,7 +421,7 @@ int main(int argc, char **argv)
         r.bodies[i].next_free = i + 1 < o.pool ? i + 1 : -1;
         pool_bytes += r.bodies[i].len;
     }
-    gen_s = (double)(now_ns() - t0) / 1e9;
+    gen_s = (double)(bench_now_ns() - t0) / 1e9;
 
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
@@ -486,15 +429,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ingest_client: libcurl setup failed\n");
         goto done;
     }
-    cpu0 = cpu_seconds();
-    t0 = now_ns();
+    cpu0 = bench_cpu_seconds();
+    t0 = bench_now_ns();
     r.deadline_ns = t0 + (uint64_t)(o.seconds * 1e9);
     if (send_loop(&r, multi) != 0) {
         fprintf(stderr, "ingest_client: libcurl multi failed\n");
         goto done;
     }
-    wall_s = (double)(now_ns() - t0) / 1e9;
-    report(&r, wall_s, cpu_seconds() - cpu0, gen_s, pool_bytes);
+    wall_s = (double)(bench_now_ns() - t0) / 1e9;
+    report(&r, wall_s, bench_cpu_seconds() - cpu0, gen_s, pool_bytes);
     rc = r.failed ? 1 : 0;
 done:
     for (int i = 0; r.clients && i < o.clients; i++)

@@ -46,22 +46,17 @@ typedef struct opts {
     bool load, lossy;
 } opts;
 
-typedef struct text {
-    char *p;
-    size_t len, cap;
-} text;
-
 typedef struct client {
     CURL *easy;
     size_t body;
     uint64_t start_ns;
-    text reply;
+    bench_text reply;
 } client;
 
 typedef struct run {
     const opts *o;
     const bench_truth *truth; /* NULL: no recall */
-    text *bodies;
+    bench_text *bodies;
     size_t nbodies, next_body;
     bool *scored; /* per body: first answer checked */
     client *clients;
@@ -146,44 +141,21 @@ static int parse_opts(int argc, char **argv, opts *o)
 
 /* ---- text ---------------------------------------------------------------------------- */
 
-static bool text_put(text *t, const char *s, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        char *p;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        if (!(p = realloc(t->p, cap)))
-            return false;
-        t->p = p;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-    t->p[t->len] = '\0';
-    return true;
-}
-
-static bool text_str(text *t, const char *s)
-{
-    return text_put(t, s, strlen(s));
-}
-
-static bool text_vec(text *t, const float *x, size_t d)
+static bool text_vec(bench_text *t, const float *x, size_t d)
 {
     char num[32];
-    bool ok = text_put(t, "[", 1);
+    bool ok = bench_text_put(t, "[", 1);
     for (size_t j = 0; ok && j < d; j++) {
         int n = snprintf(num, sizeof num, j ? ",%.9g" : "%.9g", (double)x[j]);
-        ok = text_put(t, num, (size_t)n);
+        ok = bench_text_put(t, num, (size_t)n);
     }
-    return ok && text_put(t, "]", 1);
+    return ok && bench_text_put(t, "]", 1);
 }
 
 static size_t on_reply(char *p, size_t size, size_t n, void *ctx)
 {
-    text *t = ctx;
-    return text_put(t, p, size * n) ? size * n : 0;
+    bench_text *t = ctx;
+    return bench_text_put(t, p, size * n) ? size * n : 0;
 }
 
 static bool reply_ok(const char *s)
@@ -197,7 +169,7 @@ static bool reply_ok(const char *s)
     return p[0] == '0' && (p[1] == ',' || p[1] == '}' || p[1] == ' ');
 }
 
-static CURL *easy_new(const opts *o, const char *path, struct curl_slist *hdrs, text *reply)
+static CURL *easy_new(const opts *o, const char *path, struct curl_slist *hdrs, bench_text *reply)
 {
     char url[1024];
     CURL *e = curl_easy_init();
@@ -220,7 +192,7 @@ static CURL *easy_new(const opts *o, const char *path, struct curl_slist *hdrs, 
 static int load(const opts *o, struct curl_slist *hdrs)
 {
     bench_vecs base;
-    text *bodies = NULL, reply = {0};
+    bench_text *bodies = NULL, reply = {0};
     size_t nb = 0, bytes = 0;
     CURL *e = NULL;
     uint64_t t0;
@@ -234,17 +206,17 @@ static int load(const opts *o, struct curl_slist *hdrs)
     if (!(bodies = calloc(nb ? nb : 1, sizeof *bodies)))
         goto oom;
     for (size_t b = 0; b < nb; b++) {
-        text *t = &bodies[b];
+        bench_text *t = &bodies[b];
         char num[64];
-        bool ok = text_str(t, "{\"collectionName\":\"") && text_str(t, o->collection) &&
-                  text_str(t, "\",\"data\":[");
+        bool ok = bench_text_str(t, "{\"collectionName\":\"") && bench_text_str(t, o->collection) &&
+                  bench_text_str(t, "\",\"data\":[");
         for (size_t r = b * (size_t)o->batch; ok && r < base.n && r < (b + 1) * (size_t)o->batch;
              r++) {
             snprintf(num, sizeof num, "%s{\"id\":%zu,\"", r % (size_t)o->batch ? "," : "", r);
-            ok = text_str(t, num) && text_str(t, o->field) && text_str(t, "\":") &&
-                 text_vec(t, base.f + r * base.d, base.d) && text_str(t, "}");
+            ok = bench_text_str(t, num) && bench_text_str(t, o->field) && bench_text_str(t, "\":") &&
+                 text_vec(t, base.f + r * base.d, base.d) && bench_text_str(t, "}");
         }
-        if (!ok || !text_str(t, "]}"))
+        if (!ok || !bench_text_str(t, "]}"))
             goto oom;
         bytes += t->len;
     }
@@ -297,15 +269,15 @@ static int encode_bodies(run *r, const bench_vecs *q)
         !(r->scored = calloc(r->nbodies, sizeof *r->scored)))
         return -1;
     for (size_t b = 0; b < r->nbodies; b++) {
-        text *t = &r->bodies[b];
-        bool ok = text_str(t, "{\"collectionName\":\"") && text_str(t, o->collection) &&
-                  text_str(t, "\",\"annsField\":\"") && text_str(t, o->field) &&
-                  text_str(t, "\",\"data\":[");
+        bench_text *t = &r->bodies[b];
+        bool ok = bench_text_str(t, "{\"collectionName\":\"") && bench_text_str(t, o->collection) &&
+                  bench_text_str(t, "\",\"annsField\":\"") && bench_text_str(t, o->field) &&
+                  bench_text_str(t, "\",\"data\":[");
         for (int i = 0; ok && i < o->nq; i++)
-            ok = (!i || text_put(t, ",", 1)) &&
+            ok = (!i || bench_text_put(t, ",", 1)) &&
                  text_vec(t, q->f + (b * (size_t)o->nq + (size_t)i) * q->d, q->d);
         snprintf(num, sizeof num, "],\"limit\":%d,\"searchParams\":", o->k);
-        if (!ok || !text_str(t, num) || !text_str(t, o->params) || !text_str(t, "}"))
+        if (!ok || !bench_text_str(t, num) || !bench_text_str(t, o->params) || !bench_text_str(t, "}"))
             return -1;
     }
     return 0;
@@ -358,7 +330,7 @@ static void score(run *r, size_t b, const char *s)
 
 static int client_arm(run *r, CURLM *multi, client *c)
 {
-    text *b;
+    bench_text *b;
 
     c->body = r->next_body;
     r->next_body = (r->next_body + 1) % r->nbodies;
