@@ -2,6 +2,7 @@
 /* node.c - one quiverd's state: data-directory lock, I/O backend, catalog, metrics. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -29,58 +30,76 @@ static qv_err lock_data_dir(qv_node *n, const char *dir, qv_error *err)
     return QV_OK;
 }
 
+/* Every node-level metric family, once: where it lives, its kind, name, help, labels. */
+typedef enum family_kind { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_LATENCY } family_kind;
+
+static const struct {
+    size_t offset; /* of the qv_metric * in qv_node_metrics */
+    family_kind kind;
+    const char *name, *help, *labels;
+} node_families[] = {
+#define F(field, kind, name, help, labels) {offsetof(qv_node_metrics, field), kind, name, help, labels}
+    F(http_requests, FAMILY_COUNTER, "quiver_http_requests_total",
+      "HTTP requests by route template and status code.", "route,code"),
+    F(http_duration, FAMILY_LATENCY, "quiver_http_request_duration_seconds",
+      "HTTP request latency by route template.", "route"),
+    F(http_inflight, FAMILY_GAUGE, "quiver_http_requests_in_flight",
+      "HTTP requests being served.", NULL),
+    F(http_body_rejected, FAMILY_COUNTER, "quiver_http_bodies_rejected_total",
+      "Request bodies refused for exceeding the limit.", NULL),
+    F(build_info, FAMILY_GAUGE, "quiver_build_info", "Build information; the value is always 1.",
+      "version,allocator,io_backend"),
+    F(catalog_version, FAMILY_GAUGE, "quiver_catalog_version",
+      "Version of the catalog (changes applied).", NULL),
+    F(rows_inserted, FAMILY_COUNTER, "quiver_rows_inserted_total",
+      "Rows written by insert and upsert.", NULL),
+    F(rows_deleted, FAMILY_COUNTER, "quiver_rows_deleted_total", "Rows removed by delete.", NULL),
+    F(index_builds, FAMILY_COUNTER, "quiver_index_builds_total", "Vector index builds completed.",
+      NULL),
+    F(index_loads, FAMILY_COUNTER, "quiver_index_loads_total",
+      "Vector indexes loaded from disk instead of rebuilt.", NULL),
+    F(index_build_seconds, FAMILY_COUNTER, "quiver_index_build_seconds_total",
+      "Time spent building vector indexes.", NULL),
+    F(index_failures, FAMILY_COUNTER, "quiver_index_build_failures_total",
+      "Vector index builds that failed.", NULL),
+    F(wal_appends, FAMILY_COUNTER, "quiver_wal_appends_total", "WAL records appended since start.",
+      NULL),
+    F(wal_bytes, FAMILY_COUNTER, "quiver_wal_written_bytes_total",
+      "Bytes written to WAL files since start.", NULL),
+    F(wal_fsyncs, FAMILY_COUNTER, "quiver_wal_fsyncs_total",
+      "WAL group commits (linked write + fdatasync).", NULL),
+    F(wal_fsync_seconds, FAMILY_COUNTER, "quiver_wal_fsync_seconds_total",
+      "Time spent in WAL group commits.", NULL),
+    F(wal_torn_tails, FAMILY_COUNTER, "quiver_wal_torn_tails_repaired_total",
+      "Torn WAL tails truncated at open.", NULL),
+    F(wal_files, FAMILY_GAUGE, "quiver_wal_files", "WAL files on disk.", NULL),
+#undef F
+};
+
 static qv_err register_metrics(qv_node *n, qv_error *err)
 {
-    qv_metrics *m = n->metrics;
     const char *build[] = {QV_VERSION, qv_alloc_name(), qv_io_backend_name(n->io)};
 
-    n->m.http_requests = qv_metrics_counter(m, "quiver_http_requests_total",
-                                            "HTTP requests by route template and status code.",
-                                            "route,code");
-    n->m.http_duration = qv_metrics_histogram(
-        m, "quiver_http_request_duration_seconds", "HTTP request latency by route template.",
-        "route", qv_metrics_latency_buckets, qv_metrics_latency_bucket_count);
-    n->m.http_inflight = qv_metrics_gauge(m, "quiver_http_requests_in_flight",
-                                          "HTTP requests being served.", NULL);
-    n->m.http_body_rejected = qv_metrics_counter(
-        m, "quiver_http_bodies_rejected_total", "Request bodies refused for exceeding the limit.",
-        NULL);
-    n->m.build_info = qv_metrics_gauge(m, "quiver_build_info",
-                                       "Build information; the value is always 1.",
-                                       "version,allocator,io_backend");
-    n->m.catalog_version = qv_metrics_gauge(m, "quiver_catalog_version",
-                                            "Version of the catalog (changes applied).", NULL);
-    n->m.rows_inserted = qv_metrics_counter(m, "quiver_rows_inserted_total",
-                                            "Rows written by insert and upsert.", NULL);
-    n->m.rows_deleted = qv_metrics_counter(m, "quiver_rows_deleted_total",
-                                           "Rows removed by delete.", NULL);
-    n->m.index_builds = qv_metrics_counter(m, "quiver_index_builds_total",
-                                           "Vector index builds completed.", NULL);
-    n->m.index_loads = qv_metrics_counter(m, "quiver_index_loads_total",
-                                          "Vector indexes loaded from disk instead of rebuilt.",
-                                          NULL);
-    n->m.index_build_seconds = qv_metrics_counter(m, "quiver_index_build_seconds_total",
-                                                  "Time spent building vector indexes.", NULL);
-    n->m.index_failures = qv_metrics_counter(m, "quiver_index_build_failures_total",
-                                             "Vector index builds that failed.", NULL);
-    n->m.wal_appends = qv_metrics_counter(m, "quiver_wal_appends_total",
-                                          "WAL records appended since start.", NULL);
-    n->m.wal_bytes = qv_metrics_counter(m, "quiver_wal_written_bytes_total",
-                                        "Bytes written to WAL files since start.", NULL);
-    n->m.wal_fsyncs = qv_metrics_counter(m, "quiver_wal_fsyncs_total",
-                                         "WAL group commits (linked write + fdatasync).", NULL);
-    n->m.wal_fsync_seconds = qv_metrics_counter(m, "quiver_wal_fsync_seconds_total",
-                                                "Time spent in WAL group commits.", NULL);
-    n->m.wal_torn_tails = qv_metrics_counter(m, "quiver_wal_torn_tails_repaired_total",
-                                             "Torn WAL tails truncated at open.", NULL);
-    n->m.wal_files = qv_metrics_gauge(m, "quiver_wal_files", "WAL files on disk.", NULL);
-    if (!n->m.http_requests || !n->m.http_duration || !n->m.http_inflight ||
-        !n->m.http_body_rejected || !n->m.build_info || !n->m.catalog_version ||
-        !n->m.rows_inserted || !n->m.rows_deleted || !n->m.index_builds || !n->m.index_loads ||
-        !n->m.index_build_seconds || !n->m.index_failures || !n->m.wal_appends ||
-        !n->m.wal_bytes || !n->m.wal_fsyncs || !n->m.wal_fsync_seconds || !n->m.wal_torn_tails ||
-        !n->m.wal_files)
-        return qv_error_set(err, QV_ENOMEM, "out of memory registering metrics");
+    for (size_t i = 0; i < sizeof node_families / sizeof node_families[0]; i++) {
+        qv_metric **slot = (qv_metric **)((char *)&n->m + node_families[i].offset);
+        const char *name = node_families[i].name, *help = node_families[i].help,
+                   *labels = node_families[i].labels;
+        switch (node_families[i].kind) {
+        case FAMILY_COUNTER:
+            *slot = qv_metrics_counter(n->metrics, name, help, labels);
+            break;
+        case FAMILY_GAUGE:
+            *slot = qv_metrics_gauge(n->metrics, name, help, labels);
+            break;
+        case FAMILY_LATENCY:
+            *slot = qv_metrics_histogram(n->metrics, name, help, labels,
+                                         qv_metrics_latency_buckets,
+                                         qv_metrics_latency_bucket_count);
+            break;
+        }
+        if (!*slot)
+            return qv_error_set(err, QV_ENOMEM, "out of memory registering metric %s", name);
+    }
     qv_series_set(qv_metric_series(n->m.build_info, build), 1);
     return QV_OK;
 }
