@@ -31,6 +31,9 @@ typedef struct qv_node_metrics {
     qv_metric *index_failures;
     qv_metric *wal_appends, *wal_bytes, *wal_fsyncs, *wal_fsync_seconds, *wal_torn_tails,
         *wal_files; /* summed over open collections at scrape */
+    qv_metric *segments, *segment_rows; /* state: sealed, growing */
+    qv_metric *growing_bytes, *seals, *compactions, *rows_purged, *segment_files,
+        *segment_bytes, *admit_waits, *admit_timeouts;
 } qv_node_metrics;
 
 #define QV_COMPACTION_JOBS 256

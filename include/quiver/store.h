@@ -34,7 +34,21 @@ typedef struct qv_coll_data qv_coll_data;
 uint64_t qv_store_hash_int64(int64_t pk);
 uint64_t qv_store_hash_bytes(const void *p, size_t n);
 
-qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err);
+/* Sealing and memory limits. A shard's growing segment is sealed (written as an immutable
+ * segment file) once it holds segment_max_rows rows or segment_max_bytes bytes; writers
+ * wait while the growing data of all collections is over growing_budget_bytes, and fail
+ * with QV_EBUSY if sealing does not bring it under within admit_timeout_ms. */
+typedef struct qv_store_opts {
+    uint64_t segment_max_rows;
+    uint64_t segment_max_bytes;
+    uint64_t growing_budget_bytes;
+    int admit_timeout_ms;
+} qv_store_opts;
+#define QV_STORE_OPTS_DEFAULT {1000000, (uint64_t)512 << 20, (uint64_t)2 << 30, 30000}
+
+/* opts NULL: QV_STORE_OPTS_DEFAULT. */
+qv_err qv_store_open(const char *data_dir, qv_io *io, const qv_store_opts *opts,
+                     qv_store **out, qv_error *err);
 /* Close; false when a background index build was still running after a short wait: the
  * store (and the qv_io it uses) must then be left to the exiting process. NULL: true. */
 bool qv_store_close(qv_store *s);
@@ -56,12 +70,14 @@ qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *
 /* Delete the live rows matching f in the given partitions (NULL: all); *deleted counts them. */
 qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
                       size_t npartitions, uint64_t *deleted, qv_error *err);
-/* Purge deleted and replaced rows from memory and disk (rows are renumbered, so indexes
- * are rebuilt in the background); writes wait meanwhile. *purged counts the rows removed.
- * The node also compacts a collection by itself once a fifth of its rows are dead. */
+/* Seal the growing rows, then compact sealed segments: rewrite those holding deleted or replaced rows without them, and
+ * merge runs of small neighbours (up to the seal size); their indexes are rebuilt in the
+ * background. *purged counts the rows removed. The node also compacts by itself once a
+ * segment is a fifth dead or a shard has many small segments. */
 qv_err qv_coll_compact(qv_coll_data *c, uint64_t *purged, qv_error *err);
 
-/* Make every acknowledged write durable (they already are; this waits for in-flight ones). */
+/* Seal every shard's growing rows into segment files and write the manifest, so the WAL
+ * behind them is truncated (acknowledged writes were already durable). */
 qv_err qv_coll_flush(qv_coll_data *c, qv_error *err);
 
 typedef struct qv_query_opts {
@@ -118,6 +134,19 @@ typedef struct qv_store_index_stats {
     _Atomic uint64_t builds, loads, build_ns, failures;
 } qv_store_index_stats;
 const qv_store_index_stats *qv_store_index_counters(const qv_store *s);
+
+/* Segment counters of this node (for /metrics). */
+typedef struct qv_store_seg_stats {
+    _Atomic uint64_t seals, compactions, segments_written, bytes_written, rows_purged,
+        admit_waits, admit_timeouts;
+} qv_store_seg_stats;
+const qv_store_seg_stats *qv_store_seg_counters(const qv_store *s);
+
+/* Segments and their rows over the collections open on this node, by state. */
+typedef struct qv_store_seg_totals {
+    uint64_t sealed, growing, sealed_rows, growing_rows, growing_bytes;
+} qv_store_seg_totals;
+void qv_store_seg_totals_get(qv_store *s, qv_store_seg_totals *out);
 
 /* WAL counters summed over the collections open on this node (for /metrics). */
 typedef struct qv_store_wal_totals {

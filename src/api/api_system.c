@@ -70,6 +70,28 @@ qv_err api_readyz(qv_req *req, qv_resp *resp)
     return QV_OK;
 }
 
+static void set_segment_metrics(qv_node *n)
+{
+    const qv_store_seg_stats *st = qv_store_seg_counters(n->store);
+    const char *sealed[] = {"sealed"}, *growing[] = {"growing"};
+    qv_store_seg_totals t;
+
+    qv_store_seg_totals_get(n->store, &t);
+    qv_series_set(qv_metric_series(n->m.segments, sealed), (double)t.sealed);
+    qv_series_set(qv_metric_series(n->m.segments, growing), (double)t.growing);
+    qv_series_set(qv_metric_series(n->m.segment_rows, sealed), (double)t.sealed_rows);
+    qv_series_set(qv_metric_series(n->m.segment_rows, growing), (double)t.growing_rows);
+    qv_series_set(qv_metric_default(n->m.growing_bytes), (double)t.growing_bytes);
+    qv_series_set(qv_metric_default(n->m.seals), (double)atomic_load(&st->seals));
+    qv_series_set(qv_metric_default(n->m.segment_files), (double)atomic_load(&st->segments_written));
+    qv_series_set(qv_metric_default(n->m.segment_bytes), (double)atomic_load(&st->bytes_written));
+    qv_series_set(qv_metric_default(n->m.compactions), (double)atomic_load(&st->compactions));
+    qv_series_set(qv_metric_default(n->m.rows_purged), (double)atomic_load(&st->rows_purged));
+    qv_series_set(qv_metric_default(n->m.admit_waits), (double)atomic_load(&st->admit_waits));
+    qv_series_set(qv_metric_default(n->m.admit_timeouts),
+                  (double)atomic_load(&st->admit_timeouts));
+}
+
 qv_err api_metrics(qv_req *req, qv_resp *resp)
 {
     qv_node *n = req->node;
@@ -91,6 +113,7 @@ qv_err api_metrics(qv_req *req, qv_resp *resp)
     qv_series_set(qv_metric_default(n->m.wal_fsync_seconds), (double)wal.fsync_ns / 1e9);
     qv_series_set(qv_metric_default(n->m.wal_torn_tails), (double)wal.torn_tails);
     qv_series_set(qv_metric_default(n->m.wal_files), (double)wal.files);
+    set_segment_metrics(n);
     qv_metrics_render(n->metrics, &resp->body);
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return qv_buf_status(&resp->body, &resp->err);

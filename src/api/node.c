@@ -73,6 +73,26 @@ static const struct {
     F(wal_torn_tails, FAMILY_COUNTER, "quiver_wal_torn_tails_repaired_total",
       "Torn WAL tails truncated at open.", NULL),
     F(wal_files, FAMILY_GAUGE, "quiver_wal_files", "WAL files on disk.", NULL),
+    F(segments, FAMILY_GAUGE, "quiver_segments", "Segments of open collections by state.",
+      "state"),
+    F(segment_rows, FAMILY_GAUGE, "quiver_segment_rows",
+      "Rows (dead ones included) in segments by state.", "state"),
+    F(growing_bytes, FAMILY_GAUGE, "quiver_growing_bytes",
+      "Encoded bytes of growing (unsealed) data, counted against the growing budget.", NULL),
+    F(seals, FAMILY_COUNTER, "quiver_segment_seals_total",
+      "Seals of growing segments (flush or threshold).", NULL),
+    F(segment_files, FAMILY_COUNTER, "quiver_segment_files_written_total",
+      "Segment files written by sealing and compaction.", NULL),
+    F(segment_bytes, FAMILY_COUNTER, "quiver_segment_written_bytes_total",
+      "Bytes of segment files written.", NULL),
+    F(compactions, FAMILY_COUNTER, "quiver_compactions_total",
+      "Compactions that rewrote segments.", NULL),
+    F(rows_purged, FAMILY_COUNTER, "quiver_compaction_purged_rows_total",
+      "Dead rows removed by compaction.", NULL),
+    F(admit_waits, FAMILY_COUNTER, "quiver_write_admission_waits_total",
+      "Writes that waited for growing data to fall under its budget.", NULL),
+    F(admit_timeouts, FAMILY_COUNTER, "quiver_write_admission_timeouts_total",
+      "Writes refused because growing data stayed over its budget.", NULL),
 #undef F
 };
 
@@ -138,6 +158,17 @@ static qv_err open_collections(qv_node *n, qv_error *err)
     return rc;
 }
 
+static qv_err open_store(qv_node *n, qv_error *err)
+{
+    const qv_config *cfg = n->cfg;
+    qv_store_opts o = {.segment_max_rows = (uint64_t)cfg->storage_segment_max_rows,
+                       .segment_max_bytes = cfg->storage_segment_max_bytes,
+                       .growing_budget_bytes = cfg->storage_growing_budget_bytes,
+                       .admit_timeout_ms = (int)cfg->storage_admit_timeout_ms};
+
+    return qv_store_open(cfg->server_data_dir, n->io, &o, &n->store, err);
+}
+
 qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
 {
     qv_node *n = qv_calloc(1, sizeof *n);
@@ -154,7 +185,7 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
     if ((rc = lock_data_dir(n, cfg->server_data_dir, err)) != QV_OK ||
         (rc = qv_io_open_default(cfg->storage_io_backend, &n->io, err)) != QV_OK ||
         (rc = qv_catalog_open(cfg->server_data_dir, n->io, &n->catalog, err)) != QV_OK ||
-        (rc = qv_store_open(cfg->server_data_dir, n->io, &n->store, err)) != QV_OK ||
+        (rc = open_store(n, err)) != QV_OK ||
         (rc = qv_idalloc_open(cfg->server_data_dir, n->io, &n->ids, err)) != QV_OK ||
         (rc = open_collections(n, err)) != QV_OK)
         goto fail;

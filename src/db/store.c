@@ -58,8 +58,24 @@ bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b,
     return qv_colbuf_key_cmp(&a->cols[pk_col], arow, &b->cols[pk_col], brow) == 0;
 }
 
-qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *err)
+void store_timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
 {
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cond, lock, &until);
+}
+
+qv_err qv_store_open(const char *data_dir, qv_io *io, const qv_store_opts *opts,
+                     qv_store **out, qv_error *err)
+{
+    static const qv_store_opts defaults = QV_STORE_OPTS_DEFAULT;
     qv_store *s = qv_calloc(1, sizeof *s);
     size_t n = strlen(data_dir) + 16;
 
@@ -69,8 +85,12 @@ qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *
     }
     snprintf(s->dir, n, "%s/collections", data_dir);
     s->io = io;
+    s->opts = opts ? *opts : defaults;
     pthread_mutex_init(&s->lock, NULL);
-    if (qv_io_mkdir(io, s->dir, err) != QV_OK || store_builder_start(s, err) != QV_OK) {
+    pthread_cond_init(&s->maint_wake, NULL);
+    pthread_cond_init(&s->room, NULL);
+    if (qv_io_mkdir(io, s->dir, err) != QV_OK || store_builder_start(s, err) != QV_OK ||
+        store_maint_start(s, err) != QV_OK) {
         qv_store_close(s);
         return err ? err->code : QV_EIO;
     }
@@ -80,6 +100,9 @@ qv_err qv_store_open(const char *data_dir, qv_io *io, qv_store **out, qv_error *
 
 static void shard_fini(shard *sh)
 {
+    for (size_t i = 0; i < sh->nsegs; i++)
+        store_free_segment_indexes(&sh->segs[i]);
+    qv_free(sh->segs);
     qv_rowbatch_fini(&sh->rows);
     qv_free(sh->part_ids);
     qv_free(sh->row_lsn);
@@ -90,8 +113,8 @@ static void shard_fini(shard *sh)
 
 static void coll_free(qv_coll_data *c)
 {
-    store_free_indexes(c);
     qv_wal_close(c->wal);
+    pthread_mutex_destroy(&c->maint_lock);
     pthread_mutex_destroy(&c->seq_lock);
     pthread_cond_destroy(&c->seq_cond);
     for (size_t i = 0; c->shards && i < c->nshards; i++)
@@ -106,6 +129,7 @@ bool qv_store_close(qv_store *s)
 {
     if (!s)
         return true;
+    store_maint_stop(s);
     if (!store_builder_stop(s, BUILDER_STOP_MS)) {
         /* the builder still uses the collections: leave them to the exiting process, but
          * make sure every WAL is synced first */
@@ -120,6 +144,8 @@ bool qv_store_close(qv_store *s)
         next = c->next;
         coll_free(c);
     }
+    pthread_cond_destroy(&s->maint_wake);
+    pthread_cond_destroy(&s->room);
     pthread_mutex_destroy(&s->lock);
     qv_free(s->dir);
     qv_free(s);
@@ -155,18 +181,18 @@ static qv_err coll_replay(qv_coll_data *c, qv_io *io, qv_error *err)
     /* a buffer past the largest record: appends (under seq_lock) never flush themselves,
      * only the group commit after them does */
     qv_wal_opts o = {.dir = dir, .io = io, .buffer_bytes = 2 * QV_WAL_MAX_RECORD_BYTES};
-    uint64_t ckpt;
+    uint64_t sealed_lsn;
     qv_err rc;
 
-    if ((rc = store_load_checkpoint(c, &ckpt, err)) != QV_OK)
+    if ((rc = store_load_manifest(c, &sealed_lsn, err)) != QV_OK)
         return rc;
-    o.replay_from_lsn = ckpt + 1; /* the checkpoint holds everything before */
+    o.replay_from_lsn = sealed_lsn + 1; /* sealed segments hold everything before */
     snprintf(dir, sizeof dir, "%s/wal", c->dir);
     if ((rc = qv_wal_open(&o, replay_record, c, &c->wal, err)) != QV_OK)
         return rc;
     for (size_t i = 0; i < c->nshards; i++)
         if (c->shards[i].rows.rows)
-            qv_log_info("store", "collection %lld shard %zu: replayed %zu rows (%llu live)",
+            qv_log_info("store", "collection %lld shard %zu: %zu rows (%llu live) after replay",
                         (long long)c->id, i, c->shards[i].rows.rows,
                         (unsigned long long)c->shards[i].live);
     return QV_OK;
@@ -188,6 +214,7 @@ static qv_err coll_open(qv_store *s, const qv_collection_info *ci, qv_coll_data 
     }
     atomic_init(&c->refs, 1); /* the store's reference */
     pthread_mutex_init(&c->seq_lock, NULL);
+    pthread_mutex_init(&c->maint_lock, NULL);
     pthread_cond_init(&c->seq_cond, NULL);
     c->id = ci->id;
     c->store = s;
@@ -311,7 +338,7 @@ qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *
 qv_err qv_coll_flush(qv_coll_data *c, qv_error *err)
 {
     qv_err rc = qv_wal_sync(c->wal, UINT64_MAX, err);
-    return rc != QV_OK ? rc : store_checkpoint(c, err);
+    return rc != QV_OK ? rc : store_seal(c, err);
 }
 
 void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out)
@@ -334,5 +361,29 @@ void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out)
 
 qv_err qv_coll_compact(qv_coll_data *c, uint64_t *purged, qv_error *err)
 {
-    return store_compact(c, purged, err);
+    qv_err rc = store_seal(c, err); /* compaction works on sealed segments */
+    return rc != QV_OK ? rc : store_compact(c, true, purged, err);
+}
+
+const qv_store_seg_stats *qv_store_seg_counters(const qv_store *s) { return &s->sstats; }
+
+void qv_store_seg_totals_get(qv_store *s, qv_store_seg_totals *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->lock);
+    for (qv_coll_data *c = s->head; c; c = c->next) {
+        for (size_t si = 0; si < c->nshards; si++) {
+            shard *sh = &c->shards[si];
+            pthread_rwlock_rdlock(&sh->lock);
+            for (size_t i = 0; i < sh->nsegs; i++) {
+                bool sealed = sh->segs[i].sealed;
+                out->sealed += sealed;
+                out->growing += !sealed;
+                *(sealed ? &out->sealed_rows : &out->growing_rows) += sh->segs[i].rows;
+            }
+            pthread_rwlock_unlock(&sh->lock);
+        }
+        out->growing_bytes += atomic_load(&c->growing_bytes);
+    }
+    pthread_mutex_unlock(&s->lock);
 }

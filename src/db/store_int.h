@@ -19,8 +19,24 @@
  *                   primary-key column holds the keys) */
 enum { REC_INSERT = 1, REC_UPSERT = 2, REC_DELETE = 3 };
 
+/* A segment: rows [first, first + rows) of its shard. The last segment of a shard is the
+ * growing one (appended to; durable in the WAL); the others are sealed: immutable, stored
+ * in seg-<id>.qvs and listed in the manifest (store_segment.c). Indexes number a segment's
+ * rows from 0, so they stay valid when compaction moves the segment within its shard, and
+ * a growing segment keeps its id (and index) when it is sealed. */
+typedef struct segment {
+    uint64_t id;     /* unique in the collection; never reused */
+    size_t first, rows;
+    bool sealed;     /* cut from the growing tail: its rows never change */
+    bool stored;     /* its file is written (file_crc is set) */
+    uint32_t file_crc;
+    qv_index *idx[QV_MAX_VECTOR_FIELDS]; /* per index slot: covers local rows [0, n) */
+    size_t tried[QV_MAX_VECTOR_FIELDS];  /* rows of the last build that yielded no index
+                                            (too few to train: searched exactly) */
+} segment;
+
 typedef struct shard {
-    pthread_rwlock_t lock; /* guards rows, part_ids, row_lsn, dead, pk, live */
+    pthread_rwlock_t lock; /* guards everything below */
     qv_rowbatch rows;
     int64_t *part_ids;
     uint64_t *row_lsn;
@@ -28,12 +44,9 @@ typedef struct shard {
     size_t meta_cap;
     pkmap pk;
     uint64_t live;
-    qv_index *idx[QV_MAX_VECTOR_FIELDS]; /* per index slot: covers rows [0, rows) */
-    size_t tried[QV_MAX_VECTOR_FIELDS];  /* rows of the last build that yielded no index
-                                            (too few to train: searched exactly) */
-    uint64_t last_write_ns;              /* for the builder's quiet-period rule */
-    uint64_t epoch; /* row numbering generation: bumped when compaction renumbers rows;
-                       index files carry it and are ignored when it differs */
+    segment *segs; /* contiguous over [0, rows.rows); segs[nsegs - 1] is growing */
+    size_t nsegs, segs_cap;
+    uint64_t last_write_ns; /* for the builder's quiet-period rule */
 } shard;
 
 /* An index definition on a vector field, mirrored from the catalog. */
@@ -59,8 +72,12 @@ struct qv_coll_data {
     pthread_cond_t seq_cond;
     uint64_t next_ticket, apply_ticket;
     uint64_t applied_lsn;     /* guarded by seq_lock: every record up to it is applied */
-    uint64_t ckpt_lsn;        /* the newest checkpoint covers records up to here */
-    uint64_t ckpt_wal_bytes;  /* WAL append bytes (since open) at that checkpoint */
+    /* maintenance (sealing, compaction, manifest writes) runs one at a time */
+    pthread_mutex_t maint_lock;
+    uint64_t next_seg_id;     /* guarded by maint_lock and seq_lock (both held to change) */
+    uint64_t manifest_lsn;    /* the manifest's sealed segments hold every row up to it */
+    uint64_t manifest_wal_bytes; /* WAL append bytes (since open) at the last seal */
+    _Atomic uint64_t growing_bytes; /* encoded bytes applied to growing segments */
     char *dir;
     qv_store *store;
     struct qv_coll_data *next; /* in the store's list, guarded by the store lock */
@@ -70,34 +87,61 @@ struct qv_store {
     pthread_mutex_t lock; /* guards the collection list, stopping */
     char *dir;
     qv_io *io;
+    qv_store_opts opts;
     qv_coll_data *head;
     pthread_t builder;    /* builds indexes in the background (store_index.c) */
-    bool builder_running;
+    pthread_t maint;      /* seals and compacts in the background (store_maint.c) */
+    bool builder_running, maint_running;
     bool stopping;
-    pthread_cond_t wake;
+    pthread_cond_t wake;       /* wakes the builder */
+    pthread_cond_t maint_wake; /* wakes the maintenance thread */
+    pthread_cond_t room;       /* growing data fell under the budget */
+    _Atomic uint64_t growing_bytes; /* sum over collections */
     qv_store_index_stats istats;
+    qv_store_seg_stats sstats;
 };
 
+/* Sleep on cond (with s->lock held) for at most ms milliseconds. */
+void store_timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms);
+
 /* store_index.c: mirror the catalog's index definitions (dropping stale indexes), start
- * and stop the builder, search a shard's indexed prefix. */
+ * and stop the builder, load a segment's saved indexes. */
 void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci);
 qv_err store_builder_start(qv_store *s, qv_error *err);
 /* Stop the builder, waiting at most timeout_ms; false if it is still busy (a build). */
 bool store_builder_stop(qv_store *s, int timeout_ms);
-void store_free_indexes(qv_coll_data *c);
+void store_free_segment_indexes(segment *g);
+/* Rows of segment g searched through slot k without a brute-force tail. */
+size_t store_covered_rows(const qv_coll_data *c, const segment *g, size_t k);
 
 uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
 
-/* store_checkpoint.c: write a checkpoint of every shard at the last applied LSN, truncate
- * the WAL behind it and delete older checkpoints; at open, load the newest one (*lsn 0
- * when there is none). */
-qv_err store_checkpoint(qv_coll_data *c, qv_error *err);
-/* Purge dead rows of every shard (renumbering rows, dropping their indexes for a rebuild),
- * then checkpoint. *purged counts the rows removed. */
-qv_err store_compact(qv_coll_data *c, uint64_t *purged, qv_error *err);
-qv_err store_load_checkpoint(qv_coll_data *c, uint64_t *lsn, qv_error *err);
+/* store_segment.c: segment files and the manifest.
+ * store_persist writes the files of sealed segments not yet stored, then the manifest at
+ * c->manifest_lsn, truncates the WAL behind it and removes files no longer listed
+ * (caller holds maint_lock). store_load_manifest rebuilds the shards' sealed segments at
+ * open and sets *lsn (0 without a manifest); every shard then has its growing segment. */
+qv_err store_persist(qv_coll_data *c, qv_error *err);
+qv_err store_load_manifest(qv_coll_data *c, uint64_t *lsn, qv_error *err);
+/* Append an empty segment with the given id after sh's last one (write lock held). */
+qv_err store_append_segment(shard *sh, uint64_t id, qv_error *err);
+/* The segment of sh with this id, or NULL. */
+segment *store_find_segment(shard *sh, uint64_t id);
+
+/* store_maint.c: seal every shard's growing rows at the applied LSN and persist; purge
+ * dead rows and merge small sealed segments, then persist (*purged counts rows removed).
+ * Both take maint_lock. The maintenance thread does both by itself (thresholds in
+ * qv_store_opts); writers wait in store_admit while growing data is over the budget. */
+qv_err store_seal(qv_coll_data *c, qv_error *err);
+qv_err store_compact(qv_coll_data *c, bool manual, uint64_t *purged, qv_error *err);
+qv_err store_maint_start(qv_store *s, qv_error *err);
+void store_maint_stop(qv_store *s);
+qv_err store_admit(qv_coll_data *c, qv_error *err);
+
 /* Rebuild a shard's key map and live count from its rows and dead bitmap. */
 qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err);
+/* Grow a shard's per-row arrays (part ids, LSNs, dead bitmap) to hold rows. */
+bool store_shard_reserve(shard *sh, size_t rows);
 
 /* Hash of row's primary key in batch b (pk column pk_col). */
 uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);

@@ -154,46 +154,77 @@ static void score_window(const shard *sh, uint32_t si, size_t first, size_t n,
     }
 }
 
-static const qv_index *field_index(const qv_coll_data *c, const shard *sh, size_t field)
+static const qv_index *field_index(const qv_coll_data *c, const segment *g, size_t field)
 {
     for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++)
         if (c->slots[k].used && c->slots[k].field == field)
-            return sh->idx[k];
+            return g->idx[k];
     return NULL;
 }
 
-/* Candidates over rows [0, n) into bits (qv_filter_words(n) words); returns their count. */
-static qv_err prefix_allow(const shard *sh, size_t n, const qv_search_opts *o, uint64_t *bits,
-                           qv_column *cols, size_t *allowed, qv_error *err)
+/* Candidates of the whole shard into bits (qv_filter_words(rows) words). */
+static qv_err shard_allow(const shard *sh, const qv_search_opts *o, uint64_t *bits,
+                          qv_column *cols, qv_error *err)
 {
+    size_t n = sh->rows.rows;
     qv_err rc = QV_OK;
 
-    *allowed = 0;
     for (size_t first = 0; first < n && rc == QV_OK; first += WINDOW_ROWS) {
         size_t m = n - first < WINDOW_ROWS ? n - first : WINDOW_ROWS;
         rc = window_allow(sh, first, m, o, bits + first / 64, cols, err);
     }
-    for (size_t w = 0; rc == QV_OK && w < qv_filter_words(n); w++)
-        *allowed += (size_t)__builtin_popcountll(bits[w]);
     return rc;
 }
 
-/* Search shard si's indexed prefix through its index; *exact set when the index found
- * fewer than min(k, matching rows) for some query, so the caller scans the prefix exactly. */
-static qv_err search_index(const shard *sh, uint32_t si, const qv_index *ix,
-                           const qv_search_opts *o, qv_column *cols, heap *heaps, bool *exact,
-                           qv_error *err)
+/* Bits [off, off + n) of src into dst (qv_filter_words(n) words); src has a spare word. */
+static size_t bits_extract(const uint64_t *src, size_t off, size_t n, uint64_t *dst)
 {
-    size_t n = qv_index_rows(ix), allowed = 0, want;
+    const uint64_t *s = src + off / 64;
+    unsigned shift = off % 64;
+    size_t count = 0;
+
+    for (size_t w = 0; w < qv_filter_words(n); w++) {
+        uint64_t v = shift ? s[w] >> shift | s[w + 1] << (64 - shift) : s[w];
+        if (w == n / 64)
+            v &= (1ull << (n % 64)) - 1;
+        dst[w] = v;
+        count += (size_t)__builtin_popcountll(v);
+    }
+    return count;
+}
+
+static void bits_clear(uint64_t *bits, size_t from, size_t to)
+{
+    for (size_t r = from; r < to;) {
+        if (r % 64 == 0 && r + 64 <= to) {
+            bits[r / 64] = 0;
+            r += 64;
+        } else {
+            bits[r / 64] &= ~(1ull << (r % 64));
+            r++;
+        }
+    }
+}
+
+/* Search segment g through its index ix; allow holds the shard's candidates. *exact set
+ * when the index found fewer than min(k, matching rows) for some query, so the caller
+ * scans the segment exactly. */
+static qv_err search_index(const segment *g, uint32_t si, const qv_index *ix,
+                           const qv_search_opts *o, const uint64_t *allow, heap *heaps,
+                           bool *exact, qv_error *err)
+{
+    size_t n = qv_index_rows(ix), allowed, want;
     uint64_t *bits = qv_calloc(qv_filter_words(n) + 1, sizeof *bits);
     float *dist = NULL;
     int64_t *ids = NULL;
-    qv_err rc = bits ? prefix_allow(sh, n, o, bits, cols, &allowed, err)
-                     : qv_error_set(err, QV_ENOMEM, "out of memory");
+    qv_err rc = QV_OK;
 
     *exact = false;
-    want = rc == QV_OK ? (o->k < allowed ? o->k : allowed) : 0;
-    if (rc == QV_OK && want) {
+    if (!bits)
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    allowed = bits_extract(allow, g->first, n, bits);
+    want = o->k < allowed ? o->k : allowed;
+    if (want) {
         qv_index_query q = {.queries = o->queries, .nq = o->nq, .k = want, .ef = o->ef,
                             .nprobe = o->nprobe, .allow = bits};
         if (!(dist = qv_malloc(o->nq * want * sizeof *dist)) ||
@@ -209,12 +240,42 @@ static qv_err search_index(const shard *sh, uint32_t si, const qv_index *ix,
             float d = dist[q * want + i];
             if (in_range(o, d))
                 heap_push(&heaps[q], (cand){o->metric == QV_METRIC_L2 ? d : -d, si,
-                                            (uint64_t)ids[q * want + i]});
+                                            g->first + (uint64_t)ids[q * want + i]});
         }
     }
     qv_free(ids);
     qv_free(dist);
     qv_free(bits);
+    return rc;
+}
+
+/* Search shard si: each segment through its index where it has one (its rows then leave
+ * the candidate set), then every remaining candidate exactly. */
+static qv_err search_shard(const qv_coll_data *c, uint32_t si, const qv_search_opts *o,
+                           qv_column *cols, float *dist, heap *heaps, qv_error *err)
+{
+    const shard *sh = &c->shards[si];
+    size_t rows = sh->rows.rows, dim = c->schema.fields[o->field].dim;
+    uint64_t *allow = qv_calloc(qv_filter_words(rows) + 2, sizeof *allow);
+    qv_err rc = allow ? shard_allow(sh, o, allow, cols, err)
+                      : qv_error_set(err, QV_ENOMEM, "out of memory");
+
+    for (size_t i = 0; i < sh->nsegs && rc == QV_OK; i++) {
+        const segment *g = &sh->segs[i];
+        const qv_index *ix = field_index(c, g, o->field);
+        bool exact = true;
+        if (ix && (rc = search_index(g, si, ix, o, allow, heaps, &exact, err)) == QV_OK && !exact)
+            bits_clear(allow, g->first, g->first + qv_index_rows(ix));
+    }
+    for (size_t first = 0; first < rows && rc == QV_OK; first += WINDOW_ROWS) {
+        size_t n = rows - first < WINDOW_ROWS ? rows - first : WINDOW_ROWS;
+        bool any = false;
+        for (size_t w = 0; w < qv_filter_words(n) && !any; w++)
+            any = allow[first / 64 + w] != 0;
+        if (any)
+            score_window(sh, si, first, n, o, dim, allow + first / 64, dist, heaps);
+    }
+    qv_free(allow);
     return rc;
 }
 
@@ -252,8 +313,6 @@ static qv_err collect(qv_coll_data *c, const qv_search_opts *o, heap *heaps,
 qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts *o,
                       qv_search_result *out, qv_error *err)
 {
-    size_t dim = c->schema.fields[o->field].dim;
-    uint64_t *bits = qv_malloc(qv_filter_words(WINDOW_ROWS) * sizeof *bits);
     float *dist = qv_malloc(WINDOW_ROWS * sizeof *dist);
     qv_column *cols = qv_calloc(c->schema.field_count, sizeof *cols);
     heap *heaps = qv_calloc(o->nq, sizeof *heaps);
@@ -261,7 +320,7 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     qv_err rc = QV_OK;
 
     memset(out, 0, sizeof *out);
-    if (!bits || !dist || !cols || !heaps || qv_rowbatch_init(&out->rows, s) != QV_OK)
+    if (!dist || !cols || !heaps || qv_rowbatch_init(&out->rows, s) != QV_OK)
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
     for (size_t q = 0; rc == QV_OK && q < o->nq; q++)
         if (!(heaps[q].items = qv_malloc(o->k * sizeof(cand))))
@@ -269,26 +328,11 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
         else
             heaps[q].k = o->k;
     tl_coll = c;
+    /* every shard stays read-locked until the hits are copied: one consistent segment set */
     for (; locked < c->nshards && rc == QV_OK; locked++)
         pthread_rwlock_rdlock(&c->shards[locked].lock);
-    for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
-        const shard *sh = &c->shards[si];
-        const qv_index *ix = field_index(c, sh, o->field);
-        size_t start = 0;
-        bool exact = true;
-        if (ix && (rc = search_index(sh, (uint32_t)si, ix, o, cols, heaps, &exact, err)) == QV_OK &&
-            !exact)
-            start = qv_index_rows(ix); /* only the tail the index does not cover */
-        for (size_t first = start & ~(size_t)63; first < sh->rows.rows && rc == QV_OK;
-             first += WINDOW_ROWS) {
-            size_t n = sh->rows.rows - first < WINDOW_ROWS ? sh->rows.rows - first : WINDOW_ROWS;
-            if ((rc = window_allow(sh, first, n, o, bits, cols, err)) != QV_OK)
-                break;
-            if (first < start) /* the window's head is inside the indexed prefix */
-                bits[0] &= ~((1ull << (start - first)) - 1);
-            score_window(sh, (uint32_t)si, first, n, o, dim, bits, dist, heaps);
-        }
-    }
+    for (size_t si = 0; si < c->nshards && rc == QV_OK; si++)
+        rc = search_shard(c, (uint32_t)si, o, cols, dist, heaps, err);
     if (rc == QV_OK)
         rc = collect(c, o, heaps, out, err);
     while (locked)
@@ -298,7 +342,6 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     qv_free(heaps);
     qv_free(cols);
     qv_free(dist);
-    qv_free(bits);
     if (rc != QV_OK)
         qv_search_result_fini(out);
     return rc;

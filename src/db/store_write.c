@@ -20,7 +20,7 @@ static bool probe_eq(void *ctx, uint64_t row)
     return store_row_pk_equal(p->rows, row, p->key_batch, p->key_row, p->pk_col);
 }
 
-static bool shard_reserve(shard *sh, size_t rows)
+bool store_shard_reserve(shard *sh, size_t rows)
 {
     size_t cap = sh->meta_cap ? sh->meta_cap : 1024;
     int64_t *parts;
@@ -58,10 +58,11 @@ static qv_err apply_rows(qv_coll_data *c, shard *sh, int64_t part, const qv_rowb
     size_t first = sh->rows.rows;
     qv_err rc;
 
-    if (!shard_reserve(sh, first + b->rows))
+    if (!store_shard_reserve(sh, first + b->rows))
         return qv_error_set(err, QV_ENOMEM, "out of memory applying %zu rows", b->rows);
     if ((rc = qv_rowbatch_append_rows(&sh->rows, b, NULL, 0, err)) != QV_OK)
         return rc;
+    sh->segs[sh->nsegs - 1].rows += b->rows; /* the growing segment */
     sh->last_write_ns = store_now_ns();
     for (size_t i = 0; i < b->rows; i++) {
         uint64_t row = first + i, old;
@@ -181,6 +182,10 @@ qv_err store_apply(qv_coll_data *c, uint8_t type, const void *rec, size_t len, u
         if ((rc = next_part(&r, c, &si, &p, &n, err)) == QV_OK)
             rc = apply_part(c, type, part, si, p, n, lsn, affected, err);
     }
+    if (type != REC_DELETE) { /* the memory budget of growing data counts encoded bytes */
+        atomic_fetch_add(&c->growing_bytes, len);
+        atomic_fetch_add(&c->store->growing_bytes, len);
+    }
     return rc;
 }
 
@@ -255,6 +260,8 @@ static qv_err write_record(qv_coll_data *c, uint8_t type, int64_t part, const qv
                           "batch of %zu rows encodes to %zu bytes, over the %zu-byte record "
                           "limit; send smaller batches",
                           b->rows, rec.len, QV_WAL_MAX_RECORD_BYTES);
+    if (rc == QV_OK && type != REC_DELETE)
+        rc = store_admit(c, err);
     if (rc == QV_OK)
         rc = store_commit(c, type, &rec, affected, err);
     for (size_t sh = 0; parts && sh < c->nshards; sh++)

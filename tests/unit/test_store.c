@@ -75,7 +75,7 @@ START_TEST(test_write_read_reopen)
 
     test_mkdtemp(dir, sizeof dir);
     make_info(&ci, 2);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     make_rows(&ci.schema, &rows, 0, 100, 1);
     ck_assert_int_eq(qv_coll_insert(c, 7, &rows, NULL), QV_OK);
@@ -93,7 +93,7 @@ START_TEST(test_write_read_reopen)
     qv_store_close(st);
 
     /* reopen: the WAL replays to the same state */
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     ck_assert_uint_eq(qv_coll_count(c, -1), 95);
     ck_assert_uint_eq(qv_coll_count(c, 7), 95);
@@ -143,7 +143,7 @@ START_TEST(test_concurrent_writers_survive_reopen)
 
     test_mkdtemp(dir, sizeof dir);
     make_info(&ci, 1);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     for (int i = 0; i < 6; i++) {
         args[i] = (writer_arg){c, &ci.schema, (int64_t)i * 100000};
@@ -154,7 +154,7 @@ START_TEST(test_concurrent_writers_survive_reopen)
     ck_assert_uint_eq(qv_coll_count(c, -1), 3000);
     qv_coll_data_unref(c);
     qv_store_close(st);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     ck_assert_uint_eq(qv_coll_count(c, -1), 3000);
     ck_assert_uint_eq(count_where(c, &ci.schema, "tag is null"), 1980); /* 33 of 50 batches per writer */
@@ -179,7 +179,7 @@ START_TEST(test_fsync_failure_is_not_acknowledged)
     test_mkdtemp(dir, sizeof dir);
     make_info(&ci, 1);
     ck_assert_int_eq(qv_io_faulty_new(inner, NULL, &io, NULL), QV_OK);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     make_rows(&ci.schema, &rows, 0, 10, 1);
     ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
@@ -189,7 +189,7 @@ START_TEST(test_fsync_failure_is_not_acknowledged)
     qv_coll_data_unref(c);
     qv_store_close(st);
     qv_io_free(io);
-    ck_assert_int_eq(qv_store_open(dir, inner, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, inner, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     ck_assert_uint_eq(qv_coll_count(c, -1), 10);
     qv_coll_data_unref(c);
@@ -215,7 +215,7 @@ START_TEST(test_search_matches_naive)
 
     test_mkdtemp(dir, sizeof dir);
     make_info(&ci, 3);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     make_rows(&ci.schema, &rows, 0, 50, 1); /* v = (id, 1) */
     ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
@@ -256,9 +256,32 @@ START_TEST(test_search_matches_naive)
 }
 END_TEST
 
-/* A checkpoint (flush) plus the WAL tail after it restore the same state; a damaged
- * checkpoint refuses to open, naming the file. */
-START_TEST(test_checkpoint_and_tail)
+/* Flip one byte of the first file in the collection directory whose name starts with
+ * prefix. */
+static void damage_file(qv_io *io, const char *prefix, long offset)
+{
+    char **names = NULL, path[512] = "";
+    size_t n = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/collections/42", dir);
+    ck_assert_int_eq(qv_io_list_dir(io, path, &names, &n, NULL), QV_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(names[i], prefix, strlen(prefix)))
+            snprintf(path, sizeof path, "%s/collections/42/%s", dir, names[i]);
+    qv_io_free_names(names, n);
+    fp = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(fp);
+    fseek(fp, offset, SEEK_SET);
+    int ch = fgetc(fp);
+    fseek(fp, offset, SEEK_SET);
+    fputc(ch ^ 0x5a, fp);
+    fclose(fp);
+}
+
+/* A seal (flush) plus the WAL tail after it restore the same state; a damaged segment
+ * file or manifest refuses to open, naming the file. */
+START_TEST(test_seal_and_tail)
 {
     qv_io *io = test_open_io(_i);
     qv_store *st;
@@ -267,13 +290,11 @@ START_TEST(test_checkpoint_and_tail)
     qv_rowbatch rows;
     qv_filter *f;
     uint64_t deleted;
-    char **names = NULL, path[512] = "";
-    size_t n = 0;
     qv_error e;
 
     test_mkdtemp(dir, sizeof dir);
     make_info(&ci, 2);
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     make_rows(&ci.schema, &rows, 0, 100, 1);
     ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
@@ -281,14 +302,14 @@ START_TEST(test_checkpoint_and_tail)
     f = compile(&ci.schema, "id < 5");
     ck_assert_int_eq(qv_coll_delete(c, f, NULL, 0, &deleted, NULL), QV_OK);
     qv_filter_free(f);
-    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK); /* checkpoint */
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK); /* seal */
     make_rows(&ci.schema, &rows, 95, 10, 2);          /* tail: 5 replace, 5 new */
     ck_assert_int_eq(qv_coll_upsert(c, 1, &rows, NULL), QV_OK);
     qv_rowbatch_fini(&rows);
     qv_coll_data_unref(c);
     qv_store_close(st);
 
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
     ck_assert_uint_eq(qv_coll_count(c, -1), 100);
     ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 10);
@@ -296,26 +317,192 @@ START_TEST(test_checkpoint_and_tail)
     qv_coll_data_unref(c);
     qv_store_close(st);
 
-    /* damage the checkpoint: the collection refuses to open, naming the file */
-    snprintf(path, sizeof path, "%s/collections/42", dir);
-    ck_assert_int_eq(qv_io_list_dir(io, path, &names, &n, NULL), QV_OK);
-    for (size_t i = 0; i < n; i++)
-        if (!strncmp(names[i], "checkpoint-", 11))
-            snprintf(path, sizeof path, "%s/collections/42/%s", dir, names[i]);
-    qv_io_free_names(names, n);
-    {
-        FILE *fp = fopen(path, "r+b");
-        ck_assert_ptr_nonnull(fp);
-        fseek(fp, 60, SEEK_SET);
-        fputc(0x5a, fp);
-        fclose(fp);
-    }
-    ck_assert_int_eq(qv_store_open(dir, io, &st, NULL), QV_OK);
+    /* damage a segment file, then the manifest: the collection refuses to open, naming
+     * the file */
+    damage_file(io, "seg-", 60);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
     ck_assert_int_eq(qv_store_get(st, &ci, &c, &e), QV_ECORRUPT);
-    ck_assert_ptr_nonnull(strstr(e.msg, "checkpoint-"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "seg-"));
+    qv_store_close(st);
+    damage_file(io, "seg-", 60); /* repaired */
+    damage_file(io, "manifest", 30);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, &e), QV_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "manifest.qvm"));
     qv_store_close(st);
     qv_collection_info_fini(&ci);
     qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+static size_t count_files(const char *prefix)
+{
+    char **names = NULL, path[512];
+    size_t n = 0, hits = 0;
+    qv_io *io = test_open_io(0);
+
+    snprintf(path, sizeof path, "%s/collections/42", dir);
+    ck_assert_int_eq(qv_io_list_dir(io, path, &names, &n, NULL), QV_OK);
+    for (size_t i = 0; i < n; i++)
+        hits += !strncmp(names[i], prefix, strlen(prefix));
+    qv_io_free_names(names, n);
+    qv_io_free(io);
+    return hits;
+}
+
+static void insert_range(qv_coll_data *c, const qv_schema *s, int64_t first, int n, int32_t tag)
+{
+    qv_rowbatch rows;
+    make_rows(s, &rows, first, n, tag);
+    ck_assert_int_eq(qv_coll_insert(c, 1, &rows, NULL), QV_OK);
+    qv_rowbatch_fini(&rows);
+}
+
+static void delete_where(qv_coll_data *c, const qv_schema *s, const char *expr, uint64_t want)
+{
+    qv_filter *f = compile(s, expr);
+    uint64_t deleted;
+    ck_assert_int_eq(qv_coll_delete(c, f, NULL, 0, &deleted, NULL), QV_OK);
+    ck_assert_uint_eq(deleted, want);
+    qv_filter_free(f);
+}
+
+/* Deletes and upserts of sealed rows hold across reopen (WAL replay and manifest), across
+ * compaction (which merges the small segments and purges the dead rows) and after it. */
+START_TEST(test_tombstones_across_seal_and_compaction)
+{
+    qv_io *io = test_open_io(_i);
+    qv_store_opts o = QV_STORE_OPTS_DEFAULT;
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_store_seg_totals t;
+    uint64_t purged;
+
+    o.segment_max_rows = 1000;
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 1);
+    ck_assert_int_eq(qv_store_open(dir, io, &o, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    for (int i = 0; i < 4; i++) { /* four small sealed segments of 50 rows */
+        insert_range(c, &ci.schema, i * 50, 50, 1);
+        ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK);
+    }
+    ck_assert_uint_eq(count_files("seg-"), 4);
+    delete_where(c, &ci.schema, "id < 20", 20);    /* sealed rows, WAL only */
+    insert_range(c, &ci.schema, 60, 10, 2);        /* replaces sealed rows 60..69 */
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+
+    ck_assert_int_eq(qv_store_open(dir, io, &o, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 180);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 20"), 0);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 10);
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK); /* deletes reach the manifest */
+    ck_assert_int_eq(qv_coll_compact(c, &purged, NULL), QV_OK);
+    ck_assert_uint_eq(purged, 30); /* 20 deleted + 10 replaced */
+    qv_store_seg_totals_get(st, &t);
+    ck_assert_uint_eq(t.sealed, 1); /* the five small ones merged into one */
+    ck_assert_uint_eq(t.sealed_rows, 180);
+    ck_assert_uint_eq(count_files("seg-"), 1);
+    delete_where(c, &ci.schema, "id >= 190", 10); /* after compaction, before reopen */
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+
+    ck_assert_int_eq(qv_store_open(dir, io, &o, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 170);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 20 or id >= 190"), 0);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 10);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+/* With a growing budget far below the data, writes wait for sealing instead of failing
+ * or growing without bound; every row is there after reopen. */
+START_TEST(test_growing_budget_seals)
+{
+    qv_io *io = test_open_io(0);
+    qv_store_opts o = QV_STORE_OPTS_DEFAULT;
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_store_seg_totals t;
+
+    o.segment_max_bytes = 4096;
+    o.growing_budget_bytes = 8192;
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    ck_assert_int_eq(qv_store_open(dir, io, &o, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    for (int i = 0; i < 40; i++)
+        insert_range(c, &ci.schema, i * 100, 100, 1); /* ~3 KiB per batch */
+    qv_store_seg_totals_get(st, &t);
+    ck_assert_uint_ge(t.sealed, 4);
+    ck_assert_uint_le(t.growing_bytes, 8192 + 4096);
+    ck_assert_uint_ge(atomic_load(&qv_store_seg_counters(st)->admit_waits), 1);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    ck_assert_int_eq(qv_store_open(dir, io, &o, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 4000);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+/* A seal that fails (disk full, I/O error on a write, fsync or directory fsync) reports the
+ * error, loses nothing and leaves reads working; the next seal succeeds and a reopen finds
+ * every acknowledged row. */
+START_TEST(test_seal_failure_loses_nothing)
+{
+    static const qv_io_fault faults[] = {
+        {.op = QV_IO_FAULT_WRITE, .nth = 1, .errnum = 28 /* ENOSPC */},
+        {.op = QV_IO_FAULT_WRITE, .nth = 1, .errnum = 5 /* EIO */, .torn = true},
+        {.op = QV_IO_FAULT_FSYNC, .nth = 1, .errnum = 5},
+        {.op = QV_IO_FAULT_DIRSYNC, .nth = 1, .errnum = 5},
+    };
+    qv_io *inner = test_open_io(0), *io;
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_error e;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    ck_assert_int_eq(qv_io_faulty_new(inner, NULL, &io, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_open(dir, io, NULL, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    insert_range(c, &ci.schema, 0, 100, 1);
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK);
+    insert_range(c, &ci.schema, 100, 100, 1);
+    delete_where(c, &ci.schema, "id < 10", 10);
+    qv_io_faulty_arm(io, &faults[_i]);
+    ck_assert_int_ne(qv_coll_flush(c, &e), QV_OK);
+    ck_assert_msg(e.msg[0] != 0, "the failure names its cause");
+    qv_io_faulty_arm(io, NULL);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 190); /* reads go on */
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_io_free(io);
+    ck_assert_int_eq(qv_store_open(dir, inner, NULL, &st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 190);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 10"), 0);
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(inner);
     test_rmtree(dir);
 }
 END_TEST
@@ -329,7 +516,10 @@ int main(void)
     tcase_add_loop_test(tc, test_concurrent_writers_survive_reopen, 0, QV_IO_BACKEND_COUNT);
     tcase_add_test(tc, test_fsync_failure_is_not_acknowledged);
     tcase_add_test(tc, test_search_matches_naive);
-    tcase_add_loop_test(tc, test_checkpoint_and_tail, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_seal_and_tail, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_tombstones_across_seal_and_compaction, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_test(tc, test_growing_budget_seals);
+    tcase_add_loop_test(tc, test_seal_failure_loses_nothing, 0, 4);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
