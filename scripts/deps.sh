@@ -6,8 +6,9 @@ set -euo pipefail
 
 build_pkgs=(build-essential meson ninja-build pkg-config cmake libmicrohttpd-dev libjansson-dev
   libcurl4-openssl-dev liburing-dev libmimalloc-dev libfaiss-dev libopenblas-dev liblapack-dev
-  libyaml-dev zlib1g-dev check libsubunit-dev)
-test_pkgs=(prometheus python3-pytest python3-requests python3-yaml python3-jsonschema python3-numpy)
+  libyaml-dev zlib1g-dev libssl-dev check libsubunit-dev)
+test_pkgs=(prometheus openssl python3-pytest python3-requests python3-yaml python3-jsonschema python3-numpy
+  chromium chromium-driver python3-selenium)  # the last three: tests/integration/test_ui.py
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then

@@ -106,7 +106,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "serve")) {
         rc = serve(&cfg);
     } else if (!strcmp(cmd, "healthcheck")) {
-        rc = qv_http_probe(cfg.server_listen, "/livez", 3000, &err) == QV_OK ? 0 : 1;
+        const char *tls = cfg.server_tls_cert_file[0] ? cfg.server_tls_cert_file : NULL;
+        rc = qv_http_probe(cfg.server_listen, "/livez", 3000, tls, &err) == QV_OK ? 0 : 1;
         if (rc)
             fprintf(stderr, "quiverd healthcheck: %s\n", err.msg);
     } else if (!strcmp(cmd, "config")) {

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "quiver/buf.h"
 #include "quiver/err.h"
 #include "quiver/io.h"
 #include "quiver/schema.h"
@@ -22,6 +23,7 @@
 #define QV_MAX_DATABASES 64
 #define QV_MAX_COLLECTIONS 65536
 #define QV_MAX_PARTITIONS 1024
+#define QV_DEFAULT_KEY_PARTITIONS 16 /* hidden partitions of a partition-key collection */
 
 typedef struct qv_catalog qv_catalog;
 
@@ -156,5 +158,12 @@ qv_err qv_catalog_drop_index(qv_catalog *c, const char *db, const char *coll,
 qv_err qv_catalog_alter_index(qv_catalog *c, const char *db, const char *coll,
                               const char *index_name, const qv_kvlist *props,
                               const qv_names *drop_keys, qv_error *err);
+
+/* Replication to peers: the whole catalog as its file encoding, and installing such a
+ * snapshot when its version is newer than ours (else *installed false, nothing changes).
+ * *dropped gets the ids of collections the snapshot no longer has (caller frees). */
+qv_err qv_catalog_snapshot(qv_catalog *c, qv_buf *out, qv_error *err);
+qv_err qv_catalog_install(qv_catalog *c, const void *p, size_t len, bool *installed,
+                          int64_t **dropped, size_t *ndropped, qv_error *err);
 
 #endif

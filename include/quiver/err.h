@@ -28,10 +28,12 @@ extern "C" {
     X(QV_EEXIST, 409, 65535, "already exists")                                                     \
     X(QV_EAUTH, 401, 1800, "user hasn't authenticated")                                            \
     X(QV_EDENIED, 403, 1401, "privilege not permitted")                                            \
+    X(QV_ENOTAUTH, 400, 1400, "not authenticated")                                                 \
     X(QV_ENOROUTE, 404, 404, "not found")                                                          \
     X(QV_EMETHOD, 405, 405, "method not allowed")                                                  \
     X(QV_ETOOBIG, 413, 1100, "request too large")                                                  \
     X(QV_EBUSY, 429, 1807, "rate limit exceeded")                                                  \
+    X(QV_EIMPORT, 400, 2100, "importing data failed")                                              \
     X(QV_EUNEXPECTED, 400, 65535, "unexpected error")                                              \
     X(QV_EINTERNAL, 500, 65535, "internal error")                                                  \
     X(QV_EIO, 500, 65535, "i/o error")                                                             \

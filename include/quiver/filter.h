@@ -109,6 +109,13 @@ bool qv_filter_uses_dynamic(const qv_filter *f);
  * return false. */
 bool qv_filter_pk_values(const qv_filter *f, const qv_value **vals, size_t *n);
 
+/* Partition-key pruning: when the plan only selects rows whose Int64 or VarChar field
+ * `field` holds one of a finite set of values (the expression, or one conjunct of a
+ * top-level `and`, is `field == v` or `field in [...]`, or an `or` of such), set *vals
+ * (an array the caller frees with qv_free; strings borrowed from the plan, duplicates
+ * possible; n may be 0: no row can match) and return true; otherwise return false. */
+bool qv_filter_field_values(const qv_filter *f, size_t field, qv_value **vals, size_t *n);
+
 /* ---- the columnar batch the evaluator reads ---------------------------------------------
  *
  * A batch is `rows` consecutive rows of one segment (growing or sealed), one qv_column per

@@ -21,7 +21,10 @@ int qv_http_drain(qv_http_server *s, int timeout_ms);
 void qv_http_stop(qv_http_server *s); /* NULL is a no-op */
 
 /* GET path from listen ("HOST:PORT"; a wildcard host probes loopback) with a
- * timeout; QV_OK when it answers 200. For `quiverd healthcheck`. */
-qv_err qv_http_probe(const char *listen, const char *path, int timeout_ms, qv_error *err);
+ * timeout; QV_OK when it answers 200. For `quiverd healthcheck`. With tls_trust_file the
+ * probe speaks HTTPS and trusts the certificate(s) of that PEM file (the node's own
+ * server.tls_cert_file); NULL: plain HTTP. */
+qv_err qv_http_probe(const char *listen, const char *path, int timeout_ms,
+                     const char *tls_trust_file, qv_error *err);
 
 #endif

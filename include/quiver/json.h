@@ -104,6 +104,8 @@ void qv_jw_null(qv_jw *w);
 void qv_jw_double(qv_jw *w, double v); /* 17 significant digits; NaN/Inf as null */
 void qv_jw_float(qv_jw *w, float v);   /* shortest text that reads back as the same float */
 void qv_jw_raw(qv_jw *w, const char *json, size_t n); /* a pre-encoded JSON value */
+/* A parsed value written back as compact JSON (integers exact, reals with 17 digits). */
+void qv_jw_jval(qv_jw *w, const qv_jval *v);
 /* Shorthands: key + value. */
 void qv_jw_kstr(qv_jw *w, const char *key, const char *s);
 void qv_jw_kint(qv_jw *w, const char *key, int64_t v);

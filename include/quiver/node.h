@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "quiver/auth.h"
 #include "quiver/catalog.h"
+#include "quiver/cluster.h"
 #include "quiver/config.h"
 #include "quiver/idalloc.h"
 #include "quiver/io.h"
@@ -21,6 +23,8 @@ typedef struct qv_node_metrics {
     qv_metric *http_duration;     /* route */
     qv_metric *http_inflight;
     qv_metric *http_body_rejected;
+    qv_metric *http_admission_rejected; /* server.max_inflight reached */
+    qv_metric *auth_failures;           /* reason: unauthenticated, denied */
     qv_metric *build_info;
     qv_metric *catalog_version;
     qv_metric *rows_inserted; /* rows written by insert and upsert */
@@ -50,7 +54,9 @@ typedef struct qv_node {
     int lock_fd;          /* flock on <data_dir>/LOCK, released by the kernel on exit */
     qv_io *io;
     qv_catalog *catalog;
+    qv_auth *auth;        /* users, roles, privileges (auth.qva) */
     qv_store *store;      /* rows of every collection */
+    qv_cluster *cluster;  /* peers; NULL on a single node */
     qv_idalloc *ids;      /* autoID primary keys */
     qv_metrics *metrics;
     qv_node_metrics m;
@@ -59,6 +65,7 @@ typedef struct qv_node {
     pthread_mutex_t jobs_lock; /* guards jobs, next_job */
     qv_compaction_job jobs[QV_COMPACTION_JOBS]; /* ring, by id % QV_COMPACTION_JOBS */
     int64_t next_job;
+    struct api_importer *importer; /* import jobs (api/api_import.c) */
 } qv_node;
 
 /* Lock the data directory (QV_ELOCKED if another process holds it), open the I/O

@@ -118,6 +118,7 @@ void qv_schema_fini(qv_schema *s);
 qv_err qv_schema_copy(qv_schema *dst, const qv_schema *src);
 const qv_field *qv_schema_field(const qv_schema *s, const char *name); /* NULL if absent */
 const qv_field *qv_schema_primary(const qv_schema *s);
+const qv_field *qv_schema_partition_key(const qv_schema *s); /* NULL if none */
 /* Check the schema as Milvus does (one PK of Int64/VarChar, at least one vector field,
  * dims, max_length, names unique, limits); QV_EINVAL with a message otherwise. */
 qv_err qv_schema_validate(const qv_schema *s, qv_error *err);

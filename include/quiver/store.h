@@ -67,6 +67,20 @@ qv_err qv_coll_insert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *
 /* Upsert: every key in rows replaces its previous version atomically. */
 qv_err qv_coll_upsert(qv_coll_data *c, int64_t partition_id, const qv_rowbatch *rows,
                       qv_error *err);
+/* Delete the live rows whose primary keys are in keys (a batch of this schema whose
+ * primary-key column holds them); *deleted counts the rows that were live. */
+qv_err qv_coll_delete_keys(qv_coll_data *c, const qv_rowbatch *keys, uint64_t *deleted,
+                           qv_error *err);
+/* Insert (or upsert) where row i goes to partition partitions[i] (partition-key routing);
+ * partitions has rows->rows entries. One WAL record, as above. */
+qv_err qv_coll_write_routed(qv_coll_data *c, bool upsert, const int64_t *partitions,
+                            const qv_rowbatch *rows, qv_error *err);
+/* Bulk load (import jobs): rows (keys filled) become new sealed segments at once, written
+ * as segment files and listed by a new manifest, without a WAL record (all or nothing
+ * across a crash); row i goes to partitions[i], or to partition_id when partitions is
+ * NULL. Keys already stored are replaced, as by an upsert. Durable on return. */
+qv_err qv_coll_import(qv_coll_data *c, int64_t partition_id, const int64_t *partitions,
+                      const qv_rowbatch *rows, qv_error *err);
 /* Delete the live rows matching f in the given partitions (NULL: all); *deleted counts them. */
 qv_err qv_coll_delete(qv_coll_data *c, const qv_filter *f, const int64_t *partitions,
                       size_t npartitions, uint64_t *deleted, qv_error *err);
@@ -87,6 +101,7 @@ typedef struct qv_query_opts {
     uint64_t offset;
     uint64_t limit;             /* rows after offset; 0 with count_only */
     bool count_only;
+    uint64_t shard_mask;        /* bit i: shard i is read; 0: every shard */
 } qv_query_opts;
 
 /* Live rows matching the query, ordered by primary key, copied into *out (initialised
@@ -108,6 +123,7 @@ typedef struct qv_search_opts {
     float radius, range_filter;
     int ef;        /* HNSW efSearch; 0: max(64, k) */
     size_t nprobe; /* IVF; 0: 16 */
+    uint64_t shard_mask; /* bit i: shard i is searched; 0: every shard */
 } qv_search_opts;
 
 /* Hits of one search: per query q, hits [first[q], first[q+1]) best first, ties broken
@@ -128,12 +144,20 @@ void qv_search_result_fini(qv_search_result *r);
 
 /* Index build progress of a vector field: rows covered by a built index (or too few to
  * need one) and rows in total, over all shards. */
-void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t *indexed, uint64_t *total);
+void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t shard_mask,
+                            uint64_t *indexed, uint64_t *total); /* shard_mask 0: all */
 
 typedef struct qv_store_index_stats {
     _Atomic uint64_t builds, loads, build_ns, failures;
 } qv_store_index_stats;
 const qv_store_index_stats *qv_store_index_counters(const qv_store *s);
+
+/* Peer sync: an order-independent digest of shard si's live rows (contents and
+ * partitions) and their count; and a copy of them with their partition ids (*parts, the
+ * caller frees; out initialised here). */
+void qv_coll_shard_digest(qv_coll_data *c, uint32_t si, uint64_t *count, uint64_t *digest);
+qv_err qv_coll_shard_rows(qv_coll_data *c, uint32_t si, qv_rowbatch *out, int64_t **parts,
+                          qv_error *err);
 
 /* Segment counters of this node (for /metrics). */
 typedef struct qv_store_seg_stats {

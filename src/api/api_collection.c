@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* api_collection.c - /v2/vectordb/collections/... */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
+#include "quiver/dist.h"
 
 qv_err api_coll_create(qv_req *req, qv_resp *resp)
 {
@@ -110,10 +114,13 @@ qv_err api_coll_get_stats(qv_req *req, qv_resp *resp)
         return rc;
     {
         qv_coll_data *data = NULL;
-        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK) {
+        qv_dist_coll dc = {req->node, &ci, NULL};
+        uint64_t count = 0;
+        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK &&
+            (dc.data = data, rc = qv_dist_count(&dc, -1, &count, &resp->err)) == QV_OK) {
             api_ok_begin(resp, &w);
             qv_jw_obj_begin(&w);
-            qv_jw_kint(&w, "rowCount", (int64_t)qv_coll_count(data, -1));
+            qv_jw_kint(&w, "rowCount", (int64_t)count);
             qv_jw_obj_end(&w);
             api_ok_end(&w);
         }
@@ -207,6 +214,31 @@ qv_err api_coll_get_load_state(qv_req *req, qv_resp *resp)
     return rc;
 }
 
+/* Milvus's bounds of collection.ttl.seconds (validateCollectionTTL): an integer in [-1,
+ * 100 years]; 0 and -1 mean no expiry. */
+#define MAX_TTL_SECONDS 3155760000LL
+
+static qv_err check_ttl(const qv_kvlist *props, qv_error *err)
+{
+    const char *v = qv_kvlist_get(props, "collection.ttl.seconds");
+    char *end;
+    long long x;
+
+    if (!v)
+        return QV_OK;
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || !isdigit((unsigned char)end[-1]))
+        return qv_error_set(err, QV_EINVAL,
+                            "collection TTL is not a valid positive integer: invalid parameter");
+    if (x < -1 || x > MAX_TTL_SECONDS)
+        return qv_error_set(err, QV_EINVAL,
+                            "collection TTL is out of range, expect [-1, %lld], got %lld: invalid "
+                            "parameter",
+                            MAX_TTL_SECONDS, x);
+    return QV_OK;
+}
+
 qv_err api_coll_alter_properties(qv_req *req, qv_resp *resp)
 {
     const char *name;
@@ -216,6 +248,7 @@ qv_err api_coll_alter_properties(qv_req *req, qv_resp *resp)
     if ((rc = api_req_str(req, "collectionName", &name, &resp->err)) != QV_OK)
         return rc;
     if ((rc = api_props(req, "properties", &props, &resp->err)) == QV_OK &&
+        (rc = check_ttl(&props, &resp->err)) == QV_OK &&
         (rc = qv_catalog_alter_collection(req->node->catalog, api_db(req), name, &props, NULL,
                                           &resp->err)) == QV_OK)
         api_ok_empty(resp);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* api_common.c - envelope helpers, dbName resolution, dispatch. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
+#include "quiver/dist.h"
 #include "quiver/rowcodec.h"
 
 uint64_t qv_now_ns(void)
@@ -83,7 +85,41 @@ qv_err api_props(const qv_req *req, const char *key, qv_kvlist *out, qv_error *e
     return qv_jget_kv(req->root, key, out, err);
 }
 
-qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
+/* An internal route: only a peer of this cluster may call it. */
+static qv_err check_peer(qv_req *req, qv_resp *resp)
+{
+    qv_cluster *c = req->node->cluster;
+    size_t peer;
+
+    if (!c)
+        return qv_error_set(&resp->err, QV_ENOROUTE, "not a cluster node");
+    if (qv_cluster_verify(c, req->header(req->header_ctx, QV_PEER_HEADER), req->method, req->path,
+                          req->body, req->body_len, &peer, &resp->err) != QV_OK) {
+        resp->status = 401;
+        return resp->err.code;
+    }
+    return QV_OK;
+}
+
+/* A read that left shards out (cluster.allow_partial) says which, in X-Quiver-Missing-Shards
+ * (MHD copies header values while this thread still runs). */
+static void note_missing_shards(qv_resp *resp)
+{
+    static _Thread_local char list[64 * 3 + 1];
+    uint64_t m = qv_dist_take_missing();
+    size_t at = 0, k = 0;
+
+    if (!m)
+        return;
+    for (unsigned s = 0; s < 64; s++)
+        if (m >> s & 1)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%u", at ? "," : "", s);
+    while (k < QV_RESP_MAX_HEADERS - 1 && resp->headers[k].name)
+        k++;
+    resp->headers[k] = (qv_resp_header){"X-Quiver-Missing-Shards", list};
+}
+
+qv_err api_run_public(const qv_route *r, qv_req *req, qv_resp *resp, bool from_peer)
 {
     qv_text_span span = {0};
     qv_err rc = QV_OK;
@@ -103,7 +139,29 @@ qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
     if (req->root && (rc = qv_jget_str(req->root, "dbName", false, &(const char *){NULL}, NULL,
                                        &resp->err)) != QV_OK)
         return rc;
-    return r->fn(req, resp);
+    if (!from_peer && (rc = api_authorize(r, req, resp)) != QV_OK)
+        return rc;
+    if (req->node->cluster && (r->flags & (QV_ROUTE_DDL | QV_ROUTE_BROADCAST)))
+        return api_cluster_run(r, req, resp, from_peer);
+    qv_dist_take_missing();
+    rc = r->fn(req, resp);
+    note_missing_shards(resp);
+    return rc;
+}
+
+qv_err qv_api_dispatch(const qv_route *r, qv_req *req, qv_resp *resp)
+{
+    qv_err rc;
+
+    if (r->flags & QV_ROUTE_INTERNAL) {
+        if ((rc = check_peer(req, resp)) == QV_OK)
+            rc = r->fn(req, resp);
+        /* peers read real statuses; /run relays a public answer as it is */
+        if (rc != QV_OK && !resp->status && r->fn != api_internal_run)
+            resp->status = qv_err_http_status(rc);
+        return rc;
+    }
+    return api_run_public(r, req, resp, false);
 }
 
 void api_write_kv_pairs(qv_jw *w, const qv_kvlist *kv)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "quiver/dist.h"
 #include "quiver/alloc.h"
 #include "quiver/jsonb.h"
 #include "quiver/rowcodec.h"
@@ -70,6 +71,8 @@ static qv_err partition_ids(qv_req *req, const entity_ctx *x, int64_t **ids, siz
 
     *ids = NULL;
     *n = 0;
+    if (rc == QV_OK)
+        rc = api_check_partition_names(&x->ci, names.count, false, err);
     if (rc == QV_OK && names.count && !(*ids = qv_calloc(names.count, sizeof **ids)))
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
     for (size_t i = 0; rc == QV_OK && i < names.count; i++)
@@ -110,6 +113,9 @@ static qv_err assign_ids(qv_node *node, qv_rowbatch *b, size_t pk_col, qv_error 
 
     for (size_t i = 0; rc == QV_OK && i < b->rows; i++) {
         int64_t id = first + (int64_t)i;
+        if (node->cluster) /* bits 57-62: the node, so that peers never hand out one id twice */
+            id = (int64_t)(((uint64_t)id & ((1ull << 57) - 1)) |
+                           (uint64_t)qv_cluster_self(node->cluster) << 57);
         qv_colbuf_push_fixed(&b->cols[pk_col], &id);
     }
     if (rc == QV_OK && b->cols[pk_col].data.failed)
@@ -117,14 +123,23 @@ static qv_err assign_ids(qv_node *node, qv_rowbatch *b, size_t pk_col, qv_error 
     return rc;
 }
 
+/* A missing, null or empty `data`, worded as Milvus's binding check. */
+static qv_err missing_data(qv_error *err)
+{
+    return qv_error_set(err, QV_EMISSING,
+                        "missing required parameters, error: Key: 'data' Error:Field validation "
+                        "for 'data' failed on the 'required' tag");
+}
+
 static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
 {
     entity_ctx x;
-    const char *part_name = QV_DEFAULT_PARTITION;
+    const char *part_name = NULL;
     qv_rowbatch rows = {0};
-    int64_t part;
+    int64_t part = 0;
     size_t pk_col;
     const qv_field *pk;
+    bool partial = false, routed;
     qv_err rc = ctx_open(req, resp, false, &x);
     qv_jw w;
 
@@ -132,28 +147,41 @@ static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
         goto done;
     pk = qv_schema_primary(&x.ci.schema);
     pk_col = (size_t)(pk - x.ci.schema.fields);
-    if ((rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err)) ||
-        (rc = partition_id(&x, part_name, &part, &resp->err)) != QV_OK)
+    if ((rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err)))
+        goto done;
+    routed = qv_schema_partition_key(&x.ci.schema) != NULL;
+    if ((rc = api_check_partition_names(&x.ci, part_name && *part_name, true, &resp->err)) ||
+        (!routed && (rc = partition_id(&x, part_name && *part_name ? part_name
+                                                                   : QV_DEFAULT_PARTITION,
+                                       &part, &resp->err)) != QV_OK))
         goto done;
     if (!req->data_len) {
-        rc = qv_error_set(&resp->err, QV_EMISSING,
-                          "missing required parameters, error: Key: 'data' Error:Field "
-                          "validation for 'data' failed on the 'required' tag");
+        rc = missing_data(&resp->err);
         goto done;
     }
+    if (upsert && (rc = qv_jget_bool(req->root, "partialUpdate", false, &partial, NULL,
+                                     &resp->err)) != QV_OK)
+        goto done;
     {
         qv_rows_opts o = {.pk_auto = pk->auto_id && !upsert, .pk_optional = pk->auto_id && upsert,
                           .max_rows = QV_STORE_MAX_BATCH_ROWS};
         qv_text_span span = {req->data_off, req->data_len};
-        if ((rc = qv_codec_decode_rows_text(req->body, span, &x.ci.schema, &o, &rows,
-                                            &resp->err)) != QV_OK)
+        rc = partial ? api_partial_rows(req, &x.ci, x.data, &o, &rows, &resp->err)
+                     : qv_codec_decode_rows_text(req->body, span, &x.ci.schema, &o, &rows,
+                                                 &resp->err);
+        if (rc == QV_OK && rows.rows == 0) /* an empty array, as Milvus's binding sees it */
+            rc = missing_data(&resp->err);
+        if (rc != QV_OK)
             goto done;
     }
     if (pk->auto_id && rows.cols[pk_col].rows < rows.rows &&
         (rc = assign_ids(req->node, &rows, pk_col, &resp->err)) != QV_OK)
         goto done;
-    rc = upsert ? qv_coll_upsert(x.data, part, &rows, &resp->err)
-                : qv_coll_insert(x.data, part, &rows, &resp->err);
+    {
+        qv_dist_coll dc = {req->node, &x.ci, x.data};
+        rc = routed ? api_write_routed(&dc, upsert, &rows, &resp->err)
+                    : qv_dist_write(&dc, upsert, part, &rows, &resp->err);
+    }
     if (rc != QV_OK)
         goto done;
     qv_series_add(qv_metric_default(req->node->m.rows_inserted), (double)rows.rows);
@@ -208,6 +236,32 @@ qv_err api_compile_filter(const qv_req *req, const qv_schema *s, const char *exp
     return rc;
 }
 
+/* The request's filter and exprParams as text for peers; returns the params text the
+ * caller frees (NULL when there are none). */
+static char *filter_source(const qv_req *req, qv_dist_filter *src)
+{
+    const qv_jval *p = qv_jobj_get(req->root, "exprParams");
+
+    src->expr = "";
+    qv_jget_str(req->root, "filter", false, &src->expr, NULL, NULL);
+    src->params = p && qv_jval_type(p) == QV_J_OBJECT ? qv_jval_to_text(p) : NULL;
+    return (char *)src->params;
+}
+
+/* The key filter of ids as text for peers; returns the params text the caller frees. */
+char *api_pk_filter_source(const qv_jval *ids, qv_dist_filter *src)
+{
+    char *list = qv_jval_to_text(ids), *params = NULL;
+    size_t n = list ? strlen(list) + 16 : 0;
+
+    if (list && (params = qv_malloc(n)))
+        snprintf(params, n, "{\"ids\":%s}", list);
+    qv_free(list);
+    src->expr = QV_DIST_PK_FILTER;
+    src->params = params;
+    return params;
+}
+
 static qv_err request_filter(qv_req *req, const qv_schema *s, bool required, qv_filter **out,
                              qv_error *err)
 {
@@ -226,7 +280,8 @@ qv_err api_entity_delete(qv_req *req, qv_resp *resp)
     entity_ctx x;
     qv_filter *f = NULL;
     const char *part_name = NULL;
-    int64_t part;
+    int64_t part, *pruned = NULL;
+    size_t npruned = 0;
     uint64_t deleted = 0;
     qv_err rc = ctx_open(req, resp, false, &x);
     qv_jw w;
@@ -235,11 +290,20 @@ qv_err api_entity_delete(qv_req *req, qv_resp *resp)
         rc = request_filter(req, &x.ci.schema, true, &f, &resp->err);
     if (rc == QV_OK)
         rc = qv_jget_str(req->root, "partitionName", false, &part_name, NULL, &resp->err);
+    if (rc == QV_OK)
+        rc = api_check_partition_names(&x.ci, part_name && *part_name, true, &resp->err);
     if (rc == QV_OK && part_name && *part_name)
         rc = partition_id(&x, part_name, &part, &resp->err);
-    if (rc == QV_OK)
-        rc = qv_coll_delete(x.data, f, part_name && *part_name ? &part : NULL,
-                            part_name && *part_name ? 1 : 0, &deleted, &resp->err);
+    if (rc == QV_OK && !(part_name && *part_name))
+        rc = api_prune_partitions(&x.ci, f, &pruned, &npruned, &resp->err);
+    if (rc == QV_OK) {
+        qv_dist_coll dc = {req->node, &x.ci, x.data};
+        qv_dist_filter src;
+        char *params = filter_source(req, &src);
+        rc = qv_dist_delete(&dc, f, &src, part_name && *part_name ? &part : pruned,
+                            part_name && *part_name ? 1 : npruned, &deleted, &resp->err);
+        qv_free(params);
+    }
     if (rc == QV_OK) {
         qv_series_add(qv_metric_default(req->node->m.rows_deleted), (double)deleted);
         api_ok_begin(resp, &w);
@@ -249,6 +313,7 @@ qv_err api_entity_delete(qv_req *req, qv_resp *resp)
         qv_jw_kint(&w, "cost", 0);
         api_ok_end(&w);
     }
+    qv_free(pruned);
     qv_filter_free(f);
     ctx_fini(&x);
     return rc;
@@ -302,8 +367,10 @@ static qv_err output_fields(qv_req *req, const qv_schema *s, qv_output_fields *o
     return rc;
 }
 
-static qv_err run_query(qv_req *req, qv_resp *resp, entity_ctx *x, qv_query_opts *q)
+static qv_err run_query(qv_req *req, qv_resp *resp, entity_ctx *x, qv_query_opts *q,
+                        const qv_dist_filter *src)
 {
+    qv_dist_coll dc = {req->node, &x->ci, x->data};
     qv_output_fields of;
     qv_rowbatch hits;
     uint64_t count = 0;
@@ -312,10 +379,11 @@ static qv_err run_query(qv_req *req, qv_resp *resp, entity_ctx *x, qv_query_opts
     if (rc != QV_OK)
         return rc;
     if ((rc = partition_ids(req, x, (int64_t **)&q->partitions, &q->npartitions, &resp->err)) ==
-        QV_OK) {
+            QV_OK &&
+        (rc = api_prune_partitions(&x->ci, q->filter, (int64_t **)&q->partitions,
+                                   &q->npartitions, &resp->err)) == QV_OK) {
         q->count_only = of.count_star;
-        rc = qv_coll_query(x->data, &x->ci.schema, q, q->count_only ? NULL : &hits,
-                           &count, &resp->err);
+        rc = qv_dist_query(&dc, q, src, q->count_only ? NULL : &hits, &count, &resp->err);
         if (rc == QV_OK)
             rc = q->count_only ? write_count(resp, count)
                                : write_rows(req, resp, &x->ci.schema, &hits, &of);
@@ -349,8 +417,11 @@ qv_err api_entity_query(qv_req *req, qv_resp *resp)
     if (rc == QV_OK)
         rc = request_filter(req, &x.ci.schema, false, &f, &resp->err);
     if (rc == QV_OK) {
+        qv_dist_filter src;
+        char *params = filter_source(req, &src);
         q = (qv_query_opts){.filter = f, .offset = (uint64_t)offset, .limit = (uint64_t)limit};
-        rc = run_query(req, resp, &x, &q);
+        rc = run_query(req, resp, &x, &q, &src);
+        qv_free(params);
     }
 done:
     qv_filter_free(f);
@@ -358,11 +429,9 @@ done:
     return rc;
 }
 
-/* `id` (one key or a list) -> the filter `<pk> in {ids}` with the ids as a template. */
-static qv_err id_filter(qv_req *req, const qv_schema *s, qv_filter **out, qv_error *err)
+qv_err api_pk_filter(const qv_schema *s, const qv_jval *ids, qv_filter **out, qv_error *err)
 {
     const qv_field *pk = qv_schema_primary(s);
-    const qv_jval *ids = qv_jobj_get(req->root, "id");
     qv_jsonb_builder b;
     const uint8_t *blob;
     size_t len, n;
@@ -371,10 +440,6 @@ static qv_err id_filter(qv_req *req, const qv_schema *s, qv_filter **out, qv_err
     qv_err rc = QV_OK;
     bool list;
 
-    if (!ids || qv_jval_type(ids) == QV_J_NULL)
-        return qv_error_set(err, QV_EMISSING,
-                            "missing required parameters, error: Key: 'id' Error:Field "
-                            "validation for 'id' failed on the 'required' tag");
     list = qv_jval_type(ids) == QV_J_ARRAY;
     n = list ? qv_jarr_len(ids) : 1;
     qv_jsonb_builder_init(&b);
@@ -399,11 +464,24 @@ static qv_err id_filter(qv_req *req, const qv_schema *s, qv_filter **out, qv_err
     if (rc == QV_OK && (rc = qv_jsonb_finish(&b, &blob, &len, err)) == QV_OK) {
         o.params = blob;
         o.params_len = len;
+        o.max_in_list = n > QV_FILTER_DEFAULT_MAX_IN_LIST ? (uint32_t)n : 0; /* bounded by caller */
         snprintf(expr, sizeof expr, "%s in {ids}", pk->name);
         rc = qv_filter_compile(s, expr, strlen(expr), &o, out, err);
     }
     qv_jsonb_builder_fini(&b);
     return rc;
+}
+
+/* `id` (one key or a list) -> the filter `<pk> in {ids}`. */
+static qv_err id_filter(qv_req *req, const qv_schema *s, qv_filter **out, qv_error *err)
+{
+    const qv_jval *ids = qv_jobj_get(req->root, "id");
+
+    if (!ids || qv_jval_type(ids) == QV_J_NULL)
+        return qv_error_set(err, QV_EMISSING,
+                            "missing required parameters, error: Key: 'id' Error:Field "
+                            "validation for 'id' failed on the 'required' tag");
+    return api_pk_filter(s, ids, out, err);
 }
 
 qv_err api_entity_get(qv_req *req, qv_resp *resp)
@@ -416,8 +494,11 @@ qv_err api_entity_get(qv_req *req, qv_resp *resp)
     if (rc == QV_OK)
         rc = id_filter(req, &x.ci.schema, &f, &resp->err);
     if (rc == QV_OK) {
+        qv_dist_filter src;
+        char *params = api_pk_filter_source(qv_jobj_get(req->root, "id"), &src);
         q = (qv_query_opts){.filter = f, .limit = UINT64_MAX};
-        rc = run_query(req, resp, &x, &q);
+        rc = run_query(req, resp, &x, &q, &src);
+        qv_free(params);
     }
     qv_filter_free(f);
     ctx_fini(&x);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "quiver/dist.h"
 #include "quiver/alloc.h"
 
 qv_err api_index_create(qv_req *req, qv_resp *resp)
@@ -82,8 +83,14 @@ qv_err api_index_describe(qv_req *req, qv_resp *resp)
         const qv_field *f = qv_schema_field(&ci.schema, found->field);
         if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) != QV_OK)
             goto done;
-        qv_coll_index_progress(data, (size_t)(f - ci.schema.fields), &indexed, &total);
+        {
+            qv_dist_coll dc = {req->node, &ci, data};
+            rc = qv_dist_index_progress(&dc, (size_t)(f - ci.schema.fields), &indexed, &total,
+                                        &resp->err);
+        }
         qv_coll_data_unref(data);
+        if (rc != QV_OK)
+            goto done;
         api_ok_begin(resp, &w);
         qv_jw_arr_begin(&w);
         write_index(&w, found, indexed, total);

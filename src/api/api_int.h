@@ -7,6 +7,7 @@
 #include "quiver/catalog.h"
 #include "quiver/filter.h"
 #include "quiver/json.h"
+#include "quiver/rowbatch.h"
 
 #define API_MAX_JSON_DEPTH 64
 
@@ -46,10 +47,68 @@ qv_err api_partition_id(const qv_collection_info *ci, const char *name, int64_t 
                         qv_error *err);
 qv_err api_compile_filter(const qv_req *req, const qv_schema *s, const char *expr,
                           const qv_jval *params_obj, qv_filter **out, qv_error *err);
+/* ids (one primary key or an array of them) -> the filter `<pk> in {ids}`; a key of the
+ * wrong type is QV_EBADPK. */
+qv_err api_pk_filter(const qv_schema *s, const qv_jval *ids, qv_filter **out, qv_error *err);
+/* The same filter described for peers (quiver/dist.h); returns the text to free. */
+struct qv_dist_filter;
+char *api_pk_filter_source(const qv_jval *ids, struct qv_dist_filter *src);
+
+/* Cluster (api_cluster.c, api_internal.c). A public route's work after authentication:
+ * DDL goes to the leader (run here when this node leads or from_peer, then the catalog is
+ * replicated), broadcast routes also run on every other live peer (unless from_peer). */
+qv_err api_run_public(const qv_route *r, qv_req *req, qv_resp *resp, bool from_peer);
+/* DDL and broadcast routes on a cluster (api_cluster.c). */
+qv_err api_cluster_run(const qv_route *r, qv_req *req, qv_resp *resp, bool from_peer);
+/* Install a catalog snapshot from a peer, dropping the rows of collections it lacks. */
+qv_err api_install_catalog(qv_node *n, const void *p, size_t len, qv_error *err);
+/* The heartbeat thread's work after each round (catalog catch-up, readiness). */
+void api_cluster_tick(void *node);
+qv_err api_cluster_status(qv_req *req, qv_resp *resp);
+qv_err api_internal_ping(qv_req *req, qv_resp *resp);
+qv_err api_internal_catalog_get(qv_req *req, qv_resp *resp);
+qv_err api_internal_catalog_put(qv_req *req, qv_resp *resp);
+qv_err api_internal_run(qv_req *req, qv_resp *resp);
+qv_err api_internal_write(qv_req *req, qv_resp *resp);
+qv_err api_internal_replicate(qv_req *req, qv_resp *resp);
+qv_err api_internal_delete(qv_req *req, qv_resp *resp);
+qv_err api_internal_query(qv_req *req, qv_resp *resp);
+qv_err api_internal_search(qv_req *req, qv_resp *resp);
+qv_err api_internal_progress(qv_req *req, qv_resp *resp);
+qv_err api_internal_sync(qv_req *req, qv_resp *resp);
+qv_err api_internal_install(qv_req *req, qv_resp *resp);
+
+/* Partition-key collections (api_partkey.c): row i's partition into (*out)[i] (caller
+ * frees); the partitions filter f can reach (*out NULL: all; else *n ids, maybe 0; caller
+ * frees); refusal of explicit partition names (named > 0) as Milvus words it. */
+qv_err api_route_rows(const qv_collection_info *ci, const qv_rowbatch *rows, int64_t **out,
+                      qv_error *err);
+qv_err api_prune_partitions(const qv_collection_info *ci, const qv_filter *f, int64_t **out,
+                            size_t *n, qv_error *err);
+qv_err api_check_partition_names(const qv_collection_info *ci, size_t named, bool write,
+                                 qv_error *err);
+/* Insert or upsert rows of a partition-key collection, each into its key's partition. */
+struct qv_dist_coll;
+qv_err api_write_routed(const struct qv_dist_coll *dc, bool upsert, const qv_rowbatch *rows,
+                        qv_error *err);
+
+/* The rows of an upsert with partialUpdate (api_partial.c): the request's `data` merged
+ * over the stored rows of its keys, decoded with o into out (initialised here). */
+struct qv_rows_opts;
+qv_err api_partial_rows(qv_req *req, const qv_collection_info *ci, qv_coll_data *cd,
+                        const struct qv_rows_opts *o, qv_rowbatch *out, qv_error *err);
+
+/* Import jobs (api_import.c): the background importer of a node, its handlers. */
+typedef struct api_importer api_importer;
+qv_err api_import_start(qv_node *n, qv_error *err);
+void api_import_stop(qv_node *n); /* waits for a file being imported */
+qv_err api_import_create(qv_req *req, qv_resp *resp);
+qv_err api_import_list(qv_req *req, qv_resp *resp);
+qv_err api_import_describe(qv_req *req, qv_resp *resp); /* also get_progress */
 
 /* Route handlers, by group. */
 #define API_HANDLERS(X)                                                                            \
-    X(root) X(livez) X(healthz) X(readyz) X(metrics) X(openapi)                                    \
+    X(root) X(livez) X(healthz) X(readyz) X(metrics) X(openapi) X(ui)                                \
     X(db_create) X(db_list) X(db_describe) X(db_drop) X(db_alter) X(db_drop_properties)            \
     X(coll_create) X(coll_describe) X(coll_list) X(coll_has) X(coll_drop) X(coll_rename)           \
     X(coll_get_stats) X(coll_load) X(coll_release) X(coll_refresh_load) X(coll_get_load_state)     \
@@ -63,8 +122,21 @@ qv_err api_compile_filter(const qv_req *req, const qv_schema *s, const char *exp
     X(entity_insert) X(entity_upsert) X(entity_delete) X(entity_get) X(entity_query)               \
     X(entity_search) X(entity_hybrid_search)
 
+/* Users, roles and privilege groups (api_auth.c). */
+#define API_AUTH_HANDLERS(X)                                                                       \
+    X(user_create) X(user_list) X(user_describe) X(user_drop) X(user_update_password)              \
+    X(user_grant_role) X(user_revoke_role)                                                         \
+    X(role_create) X(role_list) X(role_describe) X(role_drop) X(role_grant_privilege)              \
+    X(role_revoke_privilege) X(role_grant_privilege_v2) X(role_revoke_privilege_v2)                \
+    X(group_create) X(group_drop) X(group_list) X(group_add) X(group_remove)
+
 #define API_DECLARE(name) qv_err api_##name(qv_req *req, qv_resp *resp);
 API_HANDLERS(API_DECLARE)
+API_AUTH_HANDLERS(API_DECLARE)
 #undef API_DECLARE
+
+/* The privilege check of a route (api_auth.c): QV_OK when auth is off, the route needs no
+ * privilege, or the request's user holds it on the object its body names. */
+qv_err api_authorize(const qv_route *r, qv_req *req, qv_resp *resp);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "quiver/dist.h"
 
 /* collectionName and partitionName, both required. */
 static qv_err names(qv_req *req, qv_resp *resp, const char **coll, const char **part)
@@ -95,10 +96,13 @@ qv_err api_part_get_stats(qv_req *req, qv_resp *resp)
         for (size_t i = 0; i < ci.partition_count; i++)
             if (strcmp(ci.partitions[i].name, part) == 0)
                 id = ci.partitions[i].id;
-        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK) {
+        qv_dist_coll dc = {req->node, &ci, NULL};
+        uint64_t count = 0;
+        if ((rc = qv_store_get(req->node->store, &ci, &data, &resp->err)) == QV_OK &&
+            (dc.data = data, rc = qv_dist_count(&dc, id, &count, &resp->err)) == QV_OK) {
             api_ok_begin(resp, &w);
             qv_jw_obj_begin(&w);
-            qv_jw_kint(&w, "rowCount", (int64_t)qv_coll_count(data, id));
+            qv_jw_kint(&w, "rowCount", (int64_t)count);
             qv_jw_obj_end(&w);
             api_ok_end(&w);
         }

@@ -421,8 +421,34 @@ qv_err api_decode_index_params(const qv_jval *arr, const qv_schema *schema, qv_i
 
 /* ---- collection params ---------------------------------------------------------------- */
 
+/* A partition-key collection gets partitions_num hidden partitions named as Milvus names
+ * them, _default_0 .. _default_{n-1} (default 16); rows go to the one at index
+ * FNV-1a-64(key) % n (api_partkey.c). Without a partition key, partitionsNum is refused. */
+static qv_err partition_key_setup(qv_collection_info *spec, int64_t partitions_num,
+                                  qv_error *err)
+{
+    char name[32];
+
+    if (!qv_schema_partition_key(&spec->schema))
+        return partitions_num ? qv_error_set(err, QV_EUNEXPECTED,
+                                             "num_partitions should only be specified with "
+                                             "partition key field enabled")
+                              : QV_OK;
+    if (!partitions_num)
+        partitions_num = QV_DEFAULT_KEY_PARTITIONS;
+    if (!(spec->partitions = qv_calloc((size_t)partitions_num, sizeof *spec->partitions)))
+        return NOMEM(err);
+    for (int64_t i = 0; i < partitions_num; i++) {
+        snprintf(name, sizeof name, "%s_%lld", QV_DEFAULT_PARTITION, (long long)i);
+        if (!(spec->partitions[i].name = qv_strdup(name)))
+            return NOMEM(err);
+        spec->partition_count = (size_t)i + 1;
+    }
+    return QV_OK;
+}
+
 static qv_err decode_params(const qv_jval *params, qv_collection_info *spec, bool *dynamic,
-                            int64_t *max_length, qv_error *err)
+                            int64_t *max_length, int64_t *partitions_num, qv_error *err)
 {
     const qv_jval *v;
     const char *level = "Bounded";
@@ -439,15 +465,12 @@ static qv_err decode_params(const qv_jval *params, qv_collection_info *spec, boo
                           "consistencyLevel can only be [Strong, Session, Bounded, Eventually, "
                           "Customized], default: Bounded: invalid parameter");
     if (rc == QV_OK && (v = qv_jobj_get(params, "ttlSeconds")) &&
-        (rc = flexible_int(v, "ttlSeconds", 0, INT64_MAX, &x, err)) == QV_OK) {
+        (rc = flexible_int(v, "ttlSeconds", -1, 3155760000LL, &x, err)) == QV_OK) {
         snprintf(text, sizeof text, "%lld", (long long)x);
         rc = qv_kvlist_set(&spec->properties, "collection.ttl.seconds", text);
     }
-    if (rc == QV_OK && (v = qv_jobj_get(params, "partitionsNum")) &&
-        (rc = flexible_int(v, "partitionsNum", 1, QV_MAX_PARTITIONS, &x, err)) == QV_OK) {
-        snprintf(text, sizeof text, "%lld", (long long)x);
-        rc = qv_kvlist_set(&spec->properties, "partitionsNum", text);
-    }
+    if (rc == QV_OK && (v = qv_jobj_get(params, "partitionsNum")))
+        rc = flexible_int(v, "partitionsNum", 1, QV_MAX_PARTITIONS, partitions_num, err);
     if (rc == QV_OK && (v = qv_jobj_get(params, "mmap.enabled"))) {
         bool on;
         if ((rc = flexible_bool(v, "mmap.enabled", &on, err)) == QV_OK)
@@ -467,7 +490,7 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
     const qv_jval *schema, *params, *index_params, *fields = NULL, *functions = NULL;
     const char *name, *desc = "";
     bool quick, dynamic = true, dynamic_given = false, auto_id = false;
-    int64_t max_length = QV_MAX_VARCHAR_LEN;
+    int64_t max_length = QV_MAX_VARCHAR_LEN, partitions_num = 0;
     qv_err rc;
 
     memset(spec, 0, sizeof *spec);
@@ -498,11 +521,12 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
     spec->schema.auto_id = auto_id;
     if (!quick && !dynamic_given)
         dynamic = false; /* custom setup: dynamic field off unless asked */
-    if ((rc = decode_params(params, spec, &dynamic, &max_length, err)) != QV_OK)
+    if ((rc = decode_params(params, spec, &dynamic, &max_length, &partitions_num, err)) != QV_OK)
         return rc;
     spec->schema.enable_dynamic = dynamic;
     if (quick) {
-        if ((rc = quick_schema(req, spec, max_length, err)) != QV_OK ||
+        if ((rc = partition_key_setup(spec, partitions_num, err)) != QV_OK ||
+            (rc = quick_schema(req, spec, max_length, err)) != QV_OK ||
             (rc = qv_schema_validate(&spec->schema, err)) != QV_OK ||
             (rc = quick_index(req, spec, err)) != QV_OK)
             return rc;
@@ -511,6 +535,7 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
     }
     if ((rc = decode_fields(schema, &spec->schema, err)) != QV_OK ||
         (rc = qv_schema_validate(&spec->schema, err)) != QV_OK ||
+        (rc = partition_key_setup(spec, partitions_num, err)) != QV_OK ||
         (rc = api_decode_index_params(index_params, &spec->schema, &spec->indexes,
                                       &spec->index_count, err)) != QV_OK)
         return rc;

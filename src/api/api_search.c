@@ -10,6 +10,7 @@
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
+#include "quiver/dist.h"
 #include "quiver/distance.h"
 #include "quiver/rowcodec.h"
 
@@ -25,6 +26,9 @@ typedef struct sub_search {
     int64_t limit, offset;
     qv_search_result r;
     bool has_result;
+    qv_dist_filter src; /* the filter's text, for peers */
+    char *src_params;
+    int64_t *pruned; /* partition-key collections: the partitions the filter can reach */
 } sub_search;
 
 typedef struct search_req {
@@ -33,6 +37,7 @@ typedef struct search_req {
     int64_t group_size;
     qv_collection_info ci;
     qv_coll_data *data;
+    qv_dist_coll dc; /* the collection across the cluster */
     int64_t *partitions;
     size_t npartitions;
     qv_output_fields of;
@@ -45,6 +50,8 @@ static void search_req_fini(search_req *s)
 {
     for (size_t i = 0; i < s->nsubs; i++) {
         qv_free(s->subs[i].queries);
+        qv_free(s->subs[i].src_params);
+        qv_free(s->subs[i].pruned);
         qv_filter_free(s->subs[i].filter);
         if (s->subs[i].has_result)
             qv_search_result_fini(&s->subs[i].r);
@@ -83,24 +90,31 @@ static qv_err pick_field(const search_req *s, const qv_jval *obj, sub_search *su
     return QV_OK;
 }
 
-/* The index on the field gives the metric; a metricType in the request must agree. */
+/* The index on the field gives the metric; a metricType in the request must agree. A
+ * field whose index was dropped is searched exactly with the metricType the request names. */
 static qv_err pick_metric(const search_req *s, sub_search *sub, const char *asked, qv_error *err)
 {
-    const char *field = s->ci.schema.fields[sub->o.field].name;
+    const char *field = s->ci.schema.fields[sub->o.field].name, *metric;
     const qv_index_def *idx = NULL;
 
     for (size_t i = 0; i < s->ci.index_count && !idx; i++)
         if (strcmp(s->ci.indexes[i].field, field) == 0)
             idx = &s->ci.indexes[i];
-    if (!idx)
-        return qv_error_set(err, QV_ENOINDEX, "there is no vector index on field: [%s]", field);
-    if (asked && strcasecmp(asked, idx->metric_type) != 0)
+    if (!idx && !asked)
+        return qv_error_set(err, QV_EINVAL,
+                            "there is no vector index on field: [%s]; give metricType (L2, IP "
+                            "or COSINE) to search it exactly",
+                            field);
+    if (idx && asked && strcasecmp(asked, idx->metric_type) != 0)
         return qv_error_set(err, QV_EINVAL,
                             "metric type not match: invalid parameter[expected=%s][actual=%s]",
                             idx->metric_type, asked);
-    sub->o.metric = !strcasecmp(idx->metric_type, "L2")   ? QV_METRIC_L2
-                    : !strcasecmp(idx->metric_type, "IP") ? QV_METRIC_IP
-                                                          : QV_METRIC_COSINE;
+    metric = idx ? idx->metric_type : asked;
+    if (strcasecmp(metric, "L2") && strcasecmp(metric, "IP") && strcasecmp(metric, "COSINE"))
+        return qv_error_set(err, QV_EINVAL, "metricType %s is not L2, IP or COSINE", metric);
+    sub->o.metric = !strcasecmp(metric, "L2")   ? QV_METRIC_L2
+                    : !strcasecmp(metric, "IP") ? QV_METRIC_IP
+                                                : QV_METRIC_COSINE;
     return QV_OK;
 }
 
@@ -145,15 +159,94 @@ static qv_err search_params(const search_req *s, const qv_jval *obj, const char 
     return rc == QV_OK ? pick_metric(s, sub, check_metric ? metric : NULL, err) : rc;
 }
 
+/* Row of `rows` whose primary key is the JSON key v, or SIZE_MAX. */
+static size_t find_key(const qv_rowbatch *rows, size_t pk_col, const qv_jval *v)
+{
+    const qv_colbuf *c = &rows->cols[pk_col];
+    int64_t iv = 0;
+    const char *sv = NULL;
+    size_t sl = 0;
+    bool is_int = c->width != 0;
+
+    if (is_int ? !qv_jval_int(v, &iv) : !qv_jval_str(v, &sv, &sl))
+        return SIZE_MAX;
+    for (size_t r = 0; r < rows->rows; r++) {
+        if (is_int) {
+            int64_t x;
+            memcpy(&x, qv_colbuf_fixed(c, r), sizeof x);
+            if (x == iv)
+                return r;
+        } else {
+            size_t n;
+            const uint8_t *p = qv_colbuf_var(c, r, &n);
+            if (n == sl && memcmp(p, sv, n) == 0)
+                return r;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* Milvus 2.6 search by primary key: the stored vectors of `ids`, in their order, are the
+ * queries. Every key must exist. */
+static qv_err queries_from_ids(const search_req *s, const qv_jval *ids, sub_search *sub,
+                               qv_error *err)
+{
+    const qv_field *f = &s->ci.schema.fields[sub->o.field];
+    size_t pk_col = (size_t)(qv_schema_primary(&s->ci.schema) - s->ci.schema.fields);
+    size_t nq = qv_jval_type(ids) == QV_J_ARRAY ? qv_jarr_len(ids) : 1;
+    qv_filter *flt = NULL;
+    qv_rowbatch rows = {0};
+    qv_query_opts q = {.limit = UINT64_MAX};
+    qv_dist_filter src;
+    qv_err rc;
+
+    if (nq == 0 || nq > MAX_NQ)
+        return qv_error_set(err, QV_EINVAL, "ids should hold 1 to %d primary keys, got %zu",
+                            MAX_NQ, nq);
+    if ((rc = api_pk_filter(&s->ci.schema, ids, &flt, err)) != QV_OK)
+        return rc;
+    q.filter = flt;
+    q.partitions = s->partitions;
+    q.npartitions = s->npartitions;
+    char *src_params = api_pk_filter_source(ids, &src);
+
+    rc = qv_dist_query(&s->dc, &q, &src, &rows, NULL, err);
+    qv_free(src_params);
+    if (rc == QV_OK &&
+        !(sub->queries = qv_malloc(nq * f->dim * sizeof(float))))
+        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == QV_OK && i < nq; i++) {
+        const qv_jval *one = qv_jval_type(ids) == QV_J_ARRAY ? qv_jarr_at(ids, i) : ids;
+        size_t r = find_key(&rows, pk_col, one);
+        if (r == SIZE_MAX)
+            rc = qv_error_set(err, QV_EINVAL, "ids[%zu]: no entity with this primary key", i);
+        else
+            memcpy(sub->queries + i * f->dim, qv_colbuf_fixed(&rows.cols[sub->o.field], r),
+                   f->dim * sizeof(float));
+    }
+    qv_filter_free(flt);
+    if (rows.cols)
+        qv_rowbatch_fini(&rows);
+    for (size_t i = 0; rc == QV_OK && sub->o.metric == QV_METRIC_COSINE && i < nq; i++)
+        qv_distance_normalize(sub->queries + i * f->dim, f->dim);
+    sub->o.queries = sub->queries;
+    sub->o.nq = rc == QV_OK ? nq : 0;
+    return rc;
+}
+
 static qv_err parse_queries(const search_req *s, const qv_jval *obj, sub_search *sub,
                             qv_error *err)
 {
     const qv_field *f = &s->ci.schema.fields[sub->o.field];
-    const qv_jval *data;
+    const qv_jval *data, *ids = qv_jobj_get(obj, "ids");
     size_t nq;
-    qv_err rc = qv_jget_arr(obj, "data", true, &data, err);
+    qv_err rc;
 
-    if (rc != QV_OK)
+    if (ids && qv_jobj_get(obj, "data"))
+        return qv_error_set(err, QV_EINVAL, "data and ids are mutually exclusive");
+    if (ids)
+        return queries_from_ids(s, ids, sub, err);
+    if ((rc = qv_jget_arr(obj, "data", true, &data, err)) != QV_OK)
         return rc;
     if ((nq = qv_jarr_len(data)) == 0 || nq > MAX_NQ)
         return qv_error_set(err, QV_EINVAL,
@@ -219,15 +312,24 @@ static qv_err parse_sub(const search_req *s, const qv_jval *obj, const char *par
         (rc = qv_jget_obj(obj, "exprParams", false, &params, err)) != QV_OK ||
         (rc = api_compile_filter(s->req, &s->ci.schema, expr, params, &sub->filter, err)))
         return rc;
+    sub->src.expr = expr;
+    sub->src.params = sub->src_params =
+        params && qv_jval_type(params) == QV_J_OBJECT ? qv_jval_to_text(params) : NULL;
     sub->o.k = (size_t)(sub->limit + sub->offset);
     sub->o.filter = sub->filter;
     sub->o.partitions = s->partitions;
     sub->o.npartitions = s->npartitions;
-    return QV_OK;
+    if ((rc = api_prune_partitions(&s->ci, sub->filter, &sub->pruned, &sub->o.npartitions,
+                                   err)) == QV_OK &&
+        sub->pruned)
+        sub->o.partitions = sub->pruned;
+    else
+        sub->o.npartitions = s->npartitions;
+    return rc;
 }
 
 /* groupingField (a scalar field that is not JSON, Array or Float/Double) and groupSize. */
-static qv_err parse_grouping(qv_req *req, search_req *s, bool allowed, qv_error *err)
+static qv_err parse_grouping(qv_req *req, search_req *s, qv_error *err)
 {
     const char *group = NULL;
     const qv_field *f;
@@ -239,8 +341,6 @@ static qv_err parse_grouping(qv_req *req, search_req *s, bool allowed, qv_error 
         (rc = qv_jget_int(req->root, "groupSize", false, &s->group_size, NULL, err)) != QV_OK ||
         !group || !*group)
         return rc;
-    if (!allowed)
-        return qv_error_set(err, QV_EINVAL, "groupingField is not supported in hybrid_search yet");
     if (!(f = qv_schema_field(&s->ci.schema, group)))
         return qv_error_set(err, QV_EINVAL, "groupBy field(%s) not found in schema", group);
     if (qv_type_is_vector(f->type) || f->type == QV_TYPE_JSON || f->type == QV_TYPE_ARRAY ||
@@ -267,7 +367,9 @@ static qv_err parse_common(qv_req *req, search_req *s, qv_error *err)
         return rc;
     if (s->ci.load_state == QV_LOAD_NOT_LOAD)
         return qv_error_set(err, QV_ENOTLOADED, "collection not loaded[collection=%s]", s->ci.name);
-    if ((rc = api_str_list(req, "partitionNames", false, &parts, err)) == QV_OK && parts.count &&
+    if ((rc = api_str_list(req, "partitionNames", false, &parts, err)) == QV_OK)
+        rc = api_check_partition_names(&s->ci, parts.count, false, err);
+    if (rc == QV_OK && parts.count &&
         !(s->partitions = qv_calloc(parts.count, sizeof *s->partitions)))
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
     for (size_t i = 0; rc == QV_OK && i < parts.count; i++)
@@ -282,6 +384,7 @@ static qv_err parse_common(qv_req *req, search_req *s, qv_error *err)
     qv_names_fini(&out);
     if (rc == QV_OK)
         rc = qv_store_get(req->node->store, &s->ci, &s->data, err);
+    s->dc = (qv_dist_coll){req->node, &s->ci, s->data};
     return rc;
 }
 
@@ -314,20 +417,23 @@ static void write_topks(qv_jw *w, const size_t *counts, size_t nq)
 
 /* ---- grouping search ---------------------------------------------------------------- */
 
-static bool same_group(const qv_colbuf *c, size_t a, size_t b)
+/* Do row a of column ca and row b of column cb (same field) hold the same group value? */
+static bool same_value(const qv_colbuf *ca, size_t a, const qv_colbuf *cb, size_t b)
 {
-    bool na = qv_colbuf_is_null(c, a), nb = qv_colbuf_is_null(c, b);
+    bool na = qv_colbuf_is_null(ca, a), nb = qv_colbuf_is_null(cb, b);
     size_t la, lb;
     const uint8_t *pa, *pb;
 
     if (na || nb)
         return na && nb;
-    if (c->width)
-        return memcmp(qv_colbuf_fixed(c, a), qv_colbuf_fixed(c, b), c->width) == 0;
-    pa = qv_colbuf_var(c, a, &la);
-    pb = qv_colbuf_var(c, b, &lb);
+    if (ca->width)
+        return memcmp(qv_colbuf_fixed(ca, a), qv_colbuf_fixed(cb, b), ca->width) == 0;
+    pa = qv_colbuf_var(ca, a, &la);
+    pb = qv_colbuf_var(cb, b, &lb);
     return la == lb && memcmp(pa, pb, la) == 0;
 }
+
+static bool same_group(const qv_colbuf *c, size_t a, size_t b) { return same_value(c, a, c, b); }
 
 /* Query q's hits grouped: groups in order of their best hit, each with at most group_size
  * hits in rank order; at most limit groups after skipping offset groups. Writes the hit
@@ -390,7 +496,7 @@ static qv_err grouped_search(search_req *s, sub_search *sub, qv_error *err)
     for (;;) {
         bool settled = true;
         size_t *tmp;
-        if ((rc = qv_coll_search(s->data, &s->ci.schema, &sub->o, &sub->r, err)) != QV_OK)
+        if ((rc = qv_dist_search(&s->dc, &sub->o, &sub->src, &sub->r, err)) != QV_OK)
             return rc;
         sub->has_result = true;
         tmp = qv_malloc(sub->o.k * sizeof *tmp + 1);
@@ -422,11 +528,11 @@ qv_err api_entity_search(qv_req *req, qv_resp *resp)
     s.req = req;
     s.nsubs = 1;
     if ((rc = parse_common(req, &s, &resp->err)) == QV_OK &&
-        (rc = parse_grouping(req, &s, true, &resp->err)) == QV_OK &&
+        (rc = parse_grouping(req, &s, &resp->err)) == QV_OK &&
         (rc = parse_sub(&s, req->root, "searchParams", true, sub, &resp->err)) == QV_OK) {
         if (s.group_field != SIZE_MAX)
             rc = grouped_search(&s, sub, &resp->err);
-        else if ((rc = qv_coll_search(s.data, &s.ci.schema, &sub->o, &sub->r, &resp->err)) ==
+        else if ((rc = qv_dist_search(&s.dc, &sub->o, &sub->src, &sub->r, &resp->err)) ==
                  QV_OK)
             sub->has_result = true;
     }
@@ -569,24 +675,48 @@ static int fuse_score_cmp(const void *pa, const void *pb)
     return fuse_pk_cmp(pa, pb); /* ties by primary key */
 }
 
+/* Sub-search sub's hits of query q that take part in the fusion, best first, as indexes
+ * into its result: its groups when grouping, else its hits after its offset. */
+static size_t sub_hits(const search_req *s, const sub_search *sub, size_t q, size_t *out)
+{
+    size_t n = 0;
+    bool complete;
+
+    if (s->group_field != SIZE_MAX)
+        return group_hits(s, sub, q, out, &complete);
+    for (size_t j = sub->r.first[q] + (size_t)sub->offset; j < sub->r.first[q + 1]; j++)
+        out[n++] = j;
+    return n;
+}
+
 /* Fuse query q's hits of every sub-search into out (sorted best first); *n set. */
 static qv_err fuse_query(const search_req *s, const rerank *rr, size_t q, fuse_in **out,
                          size_t *n, qv_error *err)
 {
-    size_t total = 0, m = 0;
+    size_t total = 0, m = 0, cap = 0;
+    size_t *hits;
     fuse_in *in;
 
-    for (size_t i = 0; i < s->nsubs; i++)
-        total += s->subs[i].r.first[q + 1] - s->subs[i].r.first[q];
-    if (!(in = qv_calloc(total ? total : 1, sizeof *in)))
+    for (size_t i = 0; i < s->nsubs; i++) {
+        size_t k = s->subs[i].r.first[q + 1] - s->subs[i].r.first[q];
+        total += k;
+        cap = k > cap ? k : cap;
+    }
+    in = qv_calloc(total ? total : 1, sizeof *in);
+    hits = qv_malloc((cap + 1) * sizeof *hits);
+    if (!in || !hits) {
+        qv_free(in);
+        qv_free(hits);
         return qv_error_set(err, QV_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < s->nsubs; i++) {
         const sub_search *sub = &s->subs[i];
-        size_t first = sub->r.first[q] + (size_t)sub->offset;
-        for (size_t j = first; j < sub->r.first[q + 1]; j++)
-            in[m++] = (fuse_in){&sub->r.rows, j, i,
-                                (float)contribution(rr, sub, i, j - first + 1, sub->r.distance[j])};
+        size_t k = sub_hits(s, sub, q, hits);
+        for (size_t j = 0; j < k; j++)
+            in[m++] = (fuse_in){&sub->r.rows, hits[j], i,
+                                (float)contribution(rr, sub, i, j + 1, sub->r.distance[hits[j]])};
     }
+    qv_free(hits);
     fuse_schema = &s->ci.schema;
     qsort(in, m, sizeof *in, fuse_pk_cmp);
     total = 0;
@@ -604,6 +734,42 @@ static qv_err fuse_query(const search_req *s, const rerank *rr, size_t q, fuse_i
     return QV_OK;
 }
 
+/* Fused hits to answer, as indexes into fused: ranks [offset, offset + limit), or when
+ * grouping (as a grouping search answers) groups [offset, offset + limit) in order of
+ * their best hit, group by group, at most groupSize hits each in rank order. */
+static size_t pick_fused(const search_req *s, const fuse_in *fused, size_t n, int64_t limit,
+                         int64_t offset, size_t *out)
+{
+    size_t picked = 0, groups = 0, want = (size_t)(offset + limit), gf = s->group_field;
+    size_t *group_of, *heads;
+
+    if (gf == SIZE_MAX) {
+        for (size_t j = (size_t)offset; j < n && j < want; j++)
+            out[picked++] = j;
+        return picked;
+    }
+    group_of = qv_malloc((n + 1) * sizeof *group_of);
+    heads = qv_calloc(want + 1, sizeof *heads);
+    for (size_t j = 0; group_of && heads && j < n; j++) {
+        size_t g = 0;
+        while (g < groups && !same_value(&fused[heads[g]].rows->cols[gf], fused[heads[g]].row,
+                                         &fused[j].rows->cols[gf], fused[j].row))
+            g++;
+        if (g == groups && groups < want)
+            heads[groups++] = j;
+        group_of[j] = g; /* == groups: a group past the limit */
+    }
+    for (size_t g = (size_t)offset; group_of && heads && g < groups; g++) {
+        size_t taken = 0;
+        for (size_t j = heads[g]; j < n && taken < (size_t)s->group_size; j++)
+            if (group_of[j] == g)
+                out[picked++] = j, taken++;
+    }
+    qv_free(group_of);
+    qv_free(heads);
+    return picked;
+}
+
 qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
 {
     search_req s;
@@ -617,7 +783,7 @@ qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
     memset(&s, 0, sizeof s);
     s.req = req;
     if ((rc = parse_common(req, &s, &resp->err)) != QV_OK ||
-        (rc = parse_grouping(req, &s, false, &resp->err)) != QV_OK ||
+        (rc = parse_grouping(req, &s, &resp->err)) != QV_OK ||
         (rc = qv_jget_arr(req->root, "search", true, &arr, &resp->err)) != QV_OK ||
         (rc = limits(req->root, &limit, &offset, &resp->err)) != QV_OK)
         goto done;
@@ -638,7 +804,11 @@ qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
     if (rc != QV_OK || (rc = parse_rerank(req->root, s.nsubs, s.subs, &rr, &resp->err)) != QV_OK)
         goto done;
     for (size_t i = 0; i < s.nsubs && rc == QV_OK; i++) {
-        rc = qv_coll_search(s.data, &s.ci.schema, &s.subs[i].o, &s.subs[i].r, &resp->err);
+        if (s.group_field != SIZE_MAX) {
+            rc = grouped_search(&s, &s.subs[i], &resp->err);
+            continue;
+        }
+        rc = qv_dist_search(&s.dc, &s.subs[i].o, &s.subs[i].src, &s.subs[i].r, &resp->err);
         s.subs[i].has_result = rc == QV_OK;
     }
     nq = s.subs[0].o.nq;
@@ -650,13 +820,16 @@ qv_err api_entity_hybrid_search(qv_req *req, qv_resp *resp)
     qv_jw_arr_begin(&w);
     for (size_t q = 0; q < nq && rc == QV_OK; q++) {
         fuse_in *fused = NULL;
-        size_t n = 0;
+        size_t n = 0, *picked;
         if ((rc = fuse_query(&s, &rr, q, &fused, &n, &resp->err)) != QV_OK)
             break;
-        for (size_t j = (size_t)offset; j < n && j < (size_t)(offset + limit); j++) {
-            write_hit(&w, &s, fused[j].rows, fused[j].row, fused[j].score, int64_as_string(req));
-            counts[q]++;
-        }
+        if (!(picked = qv_malloc((n + 1) * sizeof *picked)))
+            rc = qv_error_set(&resp->err, QV_ENOMEM, "out of memory");
+        counts[q] = picked ? pick_fused(&s, fused, n, limit, offset, picked) : 0;
+        for (size_t j = 0; j < counts[q]; j++)
+            write_hit(&w, &s, fused[picked[j]].rows, fused[picked[j]].row, fused[picked[j]].score,
+                      int64_as_string(req));
+        qv_free(picked);
         qv_free(fused);
     }
     qv_jw_arr_end(&w);

@@ -62,6 +62,14 @@ qv_err api_readyz(qv_req *req, qv_resp *resp)
         resp->status = 503;
         return qv_error_set(&resp->err, QV_EUNAVAIL, "node is draining (shutting down)");
     }
+    if (req->node->cluster) {
+        qv_peer_state st;
+        qv_cluster_peer_state(req->node->cluster, qv_cluster_self(req->node->cluster), &st);
+        if (!st.ready) {
+            resp->status = 503;
+            return qv_error_set(&resp->err, QV_EUNAVAIL, "catching up with the cluster's peers");
+        }
+    }
     api_ok_begin(resp, &w);
     qv_jw_obj_begin(&w);
     qv_jw_kbool(&w, "ready", true);

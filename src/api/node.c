@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "api/api_int.h"
 #include "quiver/alloc.h"
 #include "quiver/log.h"
 #include "quiver/node.h"
@@ -47,6 +49,10 @@ static const struct {
       "HTTP requests being served.", NULL),
     F(http_body_rejected, FAMILY_COUNTER, "quiver_http_bodies_rejected_total",
       "Request bodies refused for exceeding the limit.", NULL),
+    F(http_admission_rejected, FAMILY_COUNTER, "quiver_http_requests_rejected_total",
+      "Requests refused at once because server.max_inflight requests were in flight.", NULL),
+    F(auth_failures, FAMILY_COUNTER, "quiver_auth_failures_total",
+      "Requests refused by authentication (401) or authorization (403).", "reason"),
     F(build_info, FAMILY_GAUGE, "quiver_build_info", "Build information; the value is always 1.",
       "version,allocator,io_backend"),
     F(catalog_version, FAMILY_GAUGE, "quiver_catalog_version",
@@ -169,6 +175,28 @@ static qv_err open_store(qv_node *n, qv_error *err)
     return qv_store_open(cfg->server_data_dir, n->io, &o, &n->store, err);
 }
 
+/* Peers from cluster.peers (none: n->cluster stays NULL); the heartbeat starts at once. */
+static qv_err open_cluster(qv_node *n, qv_error *err)
+{
+    char url[300];
+    qv_err rc;
+
+    snprintf(url, sizeof url, "http://%s", n->cfg->server_listen);
+    if ((rc = qv_cluster_open(n->cfg, n->node_id, url, &n->cluster, err)) != QV_OK || !n->cluster)
+        return rc;
+    return qv_cluster_start(n->cluster, api_cluster_tick, n, err);
+}
+
+static qv_err open_auth(qv_node *n, qv_error *err)
+{
+    const qv_config *cfg = n->cfg;
+    qv_auth_opts o = {.data_dir = cfg->server_data_dir, .io = n->io, .enabled = cfg->auth_enabled,
+                      .root_password = cfg->auth_root_password, .api_keys = cfg->auth_api_keys,
+                      .kdf_iterations = (uint32_t)cfg->auth_kdf_iterations};
+
+    return qv_auth_open(&o, &n->auth, err);
+}
+
 qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
 {
     qv_node *n = qv_calloc(1, sizeof *n);
@@ -181,13 +209,16 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
     atomic_init(&n->draining, false);
     pthread_mutex_init(&n->jobs_lock, NULL);
     n->next_job = 1;
+    n->start_ms = (uint64_t)time(NULL) * 1000;
     pick_node_id(n);
     if ((rc = lock_data_dir(n, cfg->server_data_dir, err)) != QV_OK ||
         (rc = qv_io_open_default(cfg->storage_io_backend, &n->io, err)) != QV_OK ||
         (rc = qv_catalog_open(cfg->server_data_dir, n->io, &n->catalog, err)) != QV_OK ||
         (rc = open_store(n, err)) != QV_OK ||
         (rc = qv_idalloc_open(cfg->server_data_dir, n->io, &n->ids, err)) != QV_OK ||
-        (rc = open_collections(n, err)) != QV_OK)
+        (rc = open_auth(n, err)) != QV_OK ||
+        (rc = open_collections(n, err)) != QV_OK || (rc = open_cluster(n, err)) != QV_OK ||
+        (rc = api_import_start(n, err)) != QV_OK)
         goto fail;
     if (!(n->metrics = qv_metrics_new())) {
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
@@ -209,9 +240,12 @@ void qv_node_close(qv_node *n)
 {
     if (!n)
         return;
+    api_import_stop(n);           /* the importer writes to the store */
+    qv_cluster_close(n->cluster); /* its heartbeat uses the catalog and the store */
     bool store_closed = qv_store_close(n->store);
 
     qv_idalloc_close(n->ids);
+    qv_auth_close(n->auth);
     qv_catalog_close(n->catalog);
     qv_metrics_free(n->metrics);
     if (store_closed) /* else a background build still uses the I/O backend */

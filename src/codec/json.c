@@ -204,6 +204,20 @@ char *qv_jval_to_text(const qv_jval *v)
     return json_dumps(J(v), JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
 }
 
+void qv_jw_jval(qv_jw *w, const qv_jval *v)
+{
+    char *text;
+
+    pthread_once(&json_alloc_once, json_use_our_allocator);
+    text = json_dumps(J(v), JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    if (!text) {
+        w->out->failed = true;
+        return;
+    }
+    qv_jw_raw(w, text, strlen(text));
+    qv_free(text);
+}
+
 /* ---- binding getters ------------------------------------------------------------------ */
 
 static qv_err missing(const char *key, qv_error *err)

@@ -216,6 +216,14 @@ const qv_field *qv_schema_primary(const qv_schema *s)
     return NULL;
 }
 
+const qv_field *qv_schema_partition_key(const qv_schema *s)
+{
+    for (size_t i = 0; i < s->field_count; i++)
+        if (s->fields[i].is_partition_key)
+            return &s->fields[i];
+    return NULL;
+}
+
 static qv_err validate_field(const qv_field *f, qv_error *err)
 {
     if (qv_type_is_vector(f->type) && f->type != QV_TYPE_SPARSE_FLOAT_VECTOR &&
@@ -238,6 +246,18 @@ static qv_err validate_field(const qv_field *f, qv_error *err)
                             QV_MAX_ARRAY_CAPACITY, f->max_capacity, f->name);
     if (f->is_primary && f->nullable)
         return qv_error_set(err, QV_EINVAL, "primary field not support null");
+    if (qv_type_is_vector(f->type) && f->nullable)
+        return qv_error_set(err, QV_EINVAL, "vector type not support null, type:%s, name:%s",
+                            qv_type_name(f->type), f->name);
+    /* Milvus returns these partition-key errors unwrapped (code 65535), except nullable */
+    if (f->is_partition_key && f->is_primary)
+        return qv_error_set(err, QV_EUNEXPECTED,
+                            "the partition key field must not be primary field");
+    if (f->is_partition_key && f->nullable)
+        return qv_error_set(err, QV_EINVAL, "partition key field not support nullable");
+    if (f->is_partition_key && f->type != QV_TYPE_INT64 && f->type != QV_TYPE_VARCHAR)
+        return qv_error_set(err, QV_EUNEXPECTED,
+                            "the data type of partition key should be Int64 or VarChar");
     if (f->has_default && (f->is_primary || f->type == QV_TYPE_JSON || qv_type_is_vector(f->type)))
         return qv_error_set(err, QV_EINVAL, "%s field %s does not support default value",
                             qv_type_name(f->type), f->name);
@@ -247,6 +267,7 @@ static qv_err validate_field(const qv_field *f, qv_error *err)
 qv_err qv_schema_validate(const qv_schema *s, qv_error *err)
 {
     size_t primaries = 0, vectors = 0;
+    const qv_field *part_key = NULL;
 
     if (s->field_count > QV_MAX_FIELDS)
         return qv_error_set(err, QV_EINVAL,
@@ -259,6 +280,12 @@ qv_err qv_schema_validate(const qv_schema *s, qv_error *err)
                 return qv_error_set(err, QV_EINVAL, "duplicated field name %s found", f->name);
         if ((rc = validate_field(f, err)) != QV_OK)
             return rc;
+        if (f->is_partition_key && part_key)
+            return qv_error_set(err, QV_EUNEXPECTED,
+                                "there are more than one partition key, field name = %s, %s",
+                                part_key->name, f->name);
+        if (f->is_partition_key)
+            part_key = f;
         primaries += f->is_primary;
         vectors += qv_type_is_vector(f->type);
         if (f->is_primary && f->type != QV_TYPE_INT64 && f->type != QV_TYPE_VARCHAR)

@@ -219,6 +219,63 @@ uint64_t qv_catalog_version(qv_catalog *c)
     return v;
 }
 
+qv_err qv_catalog_snapshot(qv_catalog *c, qv_buf *out, qv_error *err)
+{
+    cat_read_begin(c);
+    qv_buf_put(out, c->persisted.data, c->persisted.len);
+    cat_read_end(c, QV_OK);
+    return qv_buf_status(out, err);
+}
+
+/* Ids of collections in old that new lacks, into *out (caller frees). */
+static qv_err dropped_ids(const cat_state *old, const cat_state *new, int64_t **out, size_t *n)
+{
+    *n = 0;
+    if (!(*out = qv_calloc(old->coll_count + 1, sizeof **out)))
+        return QV_ENOMEM;
+    for (size_t i = 0; i < old->coll_count; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < new->coll_count && !kept; j++)
+            kept = new->colls[j].id == old->colls[i].id;
+        if (!kept)
+            (*out)[(*n)++] = old->colls[i].id;
+    }
+    return QV_OK;
+}
+
+qv_err qv_catalog_install(qv_catalog *c, const void *p, size_t len, bool *installed,
+                          int64_t **dropped, size_t *ndropped, qv_error *err)
+{
+    cat_state fresh;
+    qv_buf copy;
+    qv_err rc = catalog_decode(p, len, &fresh, err);
+
+    *installed = false;
+    *dropped = NULL;
+    *ndropped = 0;
+    if (rc != QV_OK)
+        return rc;
+    qv_buf_init(&copy);
+    qv_buf_put(&copy, p, len);
+    pthread_rwlock_wrlock(&c->lock);
+    if (fresh.version > c->state.version &&
+        (rc = qv_buf_status(&copy, err)) == QV_OK &&
+        (rc = qv_io_write_file_atomic(c->io, c->path, p, len, err)) == QV_OK &&
+        (rc = dropped_ids(&c->state, &fresh, dropped, ndropped)) == QV_OK) {
+        catalog_state_fini(&c->state);
+        c->state = fresh;
+        qv_buf_fini(&c->persisted);
+        c->persisted = copy;
+        *installed = true;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (!*installed) {
+        catalog_state_fini(&fresh);
+        qv_buf_fini(&copy);
+    }
+    return rc == QV_ENOMEM ? qv_error_set(err, rc, "out of memory") : rc;
+}
+
 /* ---- lookups shared with catalog_collection.c ----------------------------------------- */
 
 qv_database_info *cat_find_db(const cat_state *s, const char *name)

@@ -138,6 +138,10 @@ static qv_err coll_create(cat_state *s, const qv_collection_info *spec, qv_error
         ci->schema.fields[i].id = 100 + (int64_t)i; /* Milvus numbers user fields from 100 */
     for (size_t i = 0; i < ci->index_count; i++)
         ci->indexes[i].id = s->next_id++;
+    for (size_t i = 0; i < ci->partition_count; i++) { /* a partition key's hidden ones */
+        ci->partitions[i].id = s->next_id++;
+        ci->partitions[i].loaded = ci->load_state == QV_LOAD_LOADED;
+    }
     if (ci->partition_count == 0 &&
         coll_add_partition(ci, s->next_id++, QV_DEFAULT_PARTITION,
                            ci->load_state == QV_LOAD_LOADED) != QV_OK)
@@ -356,6 +360,10 @@ static qv_err coll_set_loaded(cat_state *s, const char *db, const char *name,
 
     if (rc != QV_OK || (loaded && (rc = require_vector_indexes(ci, err)) != QV_OK))
         return rc;
+    if (parts && qv_schema_partition_key(&ci->schema))
+        return qv_error_set(err, QV_EUNEXPECTED,
+                            "disable %s partitions if partition key mode is used",
+                            loaded ? "load" : "release");
     for (size_t i = 0; parts && i < parts->count; i++)
         if (!find_partition(ci, parts->items[i]))
             return qv_error_set(err, QV_ENOPART, "partition not found[partition=%s]",
@@ -382,6 +390,9 @@ static qv_err part_create(cat_state *s, const char *db, const char *coll, const 
     qv_collection_info *ci;
     qv_err rc = coll_lookup(s, db, coll, &ci, err);
 
+    if (rc == QV_OK && qv_schema_partition_key(&ci->schema))
+        return qv_error_set(err, QV_EUNEXPECTED,
+                            "disable create partition if partition key mode is used");
     if (rc != QV_OK || find_partition(ci, name))
         return rc; /* Milvus: creating an existing partition succeeds */
     if (ci->partition_count >= QV_MAX_PARTITIONS)
@@ -412,6 +423,9 @@ static qv_err part_drop(cat_state *s, const char *db, const char *coll, const ch
 
     if (rc != QV_OK)
         return rc;
+    if (qv_schema_partition_key(&ci->schema))
+        return qv_error_set(err, QV_EUNEXPECTED,
+                            "disable drop partition if partition key mode is used");
     if (strcmp(name, QV_DEFAULT_PARTITION) == 0)
         return qv_error_set(err, QV_EUNEXPECTED, "default partition cannot be deleted");
     if (!(p = find_partition(ci, name)))
@@ -504,10 +518,8 @@ static qv_err index_drop(cat_state *s, const char *db, const char *coll, const c
         return rc;
     if (!(d = find_index(ci, name)))
         return QV_OK; /* Milvus: dropping a missing index succeeds */
-    if (ci->load_state != QV_LOAD_NOT_LOAD)
-        return qv_error_set(err, QV_EUNEXPECTED,
-                            "index cannot be dropped, collection is loaded, please release it "
-                            "first");
+    /* unlike Milvus, a loaded collection may drop an index: its field is then searched
+     * exactly (brute force) */
     qv_index_def_fini(d);
     memmove(d, d + 1, (size_t)(&ci->indexes[ci->index_count] - (d + 1)) * sizeof *d);
     ci->index_count--;

@@ -3,6 +3,7 @@
  * commit path (append -> group fsync -> apply in LSN order), dropping. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -19,6 +20,36 @@ uint64_t store_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* collection.ttl.seconds of the catalog (absent, 0, -1 or unparsable: no expiry). */
+void store_sync_ttl(qv_coll_data *c, const qv_collection_info *ci)
+{
+    const char *v = qv_kvlist_get(&ci->properties, "collection.ttl.seconds");
+    char *end;
+    long long secs = v ? strtoll(v, &end, 10) : 0;
+
+    if (!v || *end || secs <= 0)
+        secs = 0;
+    atomic_store(&c->ttl_ms, (uint64_t)secs > UINT64_MAX / 1000 ? UINT64_MAX
+                                                                : (uint64_t)secs * 1000);
+}
+
+uint64_t store_ttl_cutoff(const qv_coll_data *c)
+{
+    uint64_t ttl = atomic_load(&c->ttl_ms), now;
+
+    if (!ttl)
+        return 0;
+    now = store_now_ms();
+    return now > ttl ? now - ttl : 0;
 }
 
 uint64_t qv_store_hash_bytes(const void *p, size_t n)
@@ -106,6 +137,7 @@ static void shard_fini(shard *sh)
     qv_rowbatch_fini(&sh->rows);
     qv_free(sh->part_ids);
     qv_free(sh->row_lsn);
+    qv_free(sh->row_ts);
     qv_free(sh->dead);
     pkmap_fini(&sh->pk);
     pthread_rwlock_destroy(&sh->lock);
@@ -254,6 +286,7 @@ qv_err qv_store_get(qv_store *s, const qv_collection_info *ci, qv_coll_data **ou
     pthread_mutex_unlock(&s->lock);
     if (rc == QV_OK) {
         store_sync_indexes(c, ci);
+        store_sync_ttl(c, ci);
         *out = c;
     }
     return rc;

@@ -400,11 +400,14 @@ bool store_builder_stop(qv_store *s, int timeout_ms)
     return true;
 }
 
-void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t *indexed, uint64_t *total)
+void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t shard_mask,
+                            uint64_t *indexed, uint64_t *total)
 {
     *indexed = *total = 0;
     for (size_t si = 0; si < c->nshards; si++) {
         shard *sh = &c->shards[si];
+        if (shard_mask && !(shard_mask >> si & 1))
+            continue;
         pthread_rwlock_rdlock(&sh->lock);
         for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++)
             for (size_t i = 0; c->slots[k].used && c->slots[k].field == field && i < sh->nsegs; i++)

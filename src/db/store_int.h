@@ -13,11 +13,17 @@
 
 /* WAL records (one WAL per collection on this node, so a batch that spans shards is one
  * record: all of it or none of it survives a crash):
- *   INSERT, UPSERT: u64 partition id, u32 nparts, nparts x (u32 shard, u64 n, n bytes of
- *                   qv_rowbatch encoding)
- *   DELETE:         u32 nparts, nparts x (u32 shard, u64 n, n bytes of a qv_rowbatch whose
- *                   primary-key column holds the keys) */
-enum { REC_INSERT = 1, REC_UPSERT = 2, REC_DELETE = 3 };
+ *   INSERT, UPSERT (types 4, 5): u64 write time (unix ms; the rows' timestamp, so replay
+ *                   gives them the same one), i64 partition id (-1: per row), u32 nparts,
+ *                   nparts x (u32 shard, u64 n, n bytes of qv_rowbatch encoding, then only
+ *                   with partition id -1: rows x i64 partition id of each row)
+ *   DELETE (3):     u32 nparts, nparts x (u32 shard, u64 n, n bytes of a qv_rowbatch whose
+ *                   primary-key column holds the keys)
+ *   INSERT_V1, UPSERT_V1 (1, 2): as INSERT/UPSERT without the time and with one partition
+ *                   id; written before row timestamps existed and still replayed (their rows
+ *                   get time 0: never expired by a TTL). */
+enum { REC_INSERT_V1 = 1, REC_UPSERT_V1 = 2, REC_DELETE = 3, REC_INSERT = 4, REC_UPSERT = 5 };
+#define REC_PART_PER_ROW (-1)
 
 /* A segment: rows [first, first + rows) of its shard. The last segment of a shard is the
  * growing one (appended to; durable in the WAL); the others are sealed: immutable, stored
@@ -40,6 +46,7 @@ typedef struct shard {
     qv_rowbatch rows;
     int64_t *part_ids;
     uint64_t *row_lsn;
+    uint64_t *row_ts; /* unix ms of the write (0: unknown, never expires) */
     uint64_t *dead; /* bit set = row replaced or deleted */
     size_t meta_cap;
     pkmap pk;
@@ -78,6 +85,7 @@ struct qv_coll_data {
     uint64_t manifest_lsn;    /* the manifest's sealed segments hold every row up to it */
     uint64_t manifest_wal_bytes; /* WAL append bytes (since open) at the last seal */
     _Atomic uint64_t growing_bytes; /* encoded bytes applied to growing segments */
+    _Atomic uint64_t ttl_ms;        /* collection.ttl.seconds (0: rows never expire) */
     char *dir;
     qv_store *store;
     struct qv_coll_data *next; /* in the store's list, guarded by the store lock */
@@ -122,6 +130,16 @@ uint64_t store_now_ns(void); /* CLOCK_MONOTONIC */
  * (caller holds maint_lock). store_load_manifest rebuilds the shards' sealed segments at
  * open and sets *lsn (0 without a manifest); every shard then has its growing segment. */
 qv_err store_persist(qv_coll_data *c, qv_error *err);
+/* The rows of a segment with their partitions, LSNs and times, as a segment file holds
+ * them; store_encode_segment writes the file's bytes for segment id of shard shard_ix. */
+typedef struct seg_copy {
+    qv_rowbatch rows;
+    int64_t *parts;
+    uint64_t *lsns, *times;
+} seg_copy;
+qv_err store_encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t id,
+                            const seg_copy *s, qv_buf *b, qv_error *err);
+void store_segment_path(const qv_coll_data *c, uint64_t id, char *buf, size_t cap);
 qv_err store_load_manifest(qv_coll_data *c, uint64_t *lsn, qv_error *err);
 /* Append an empty segment with the given id after sh's last one (write lock held). */
 qv_err store_append_segment(shard *sh, uint64_t id, qv_error *err);
@@ -133,20 +151,58 @@ segment *store_find_segment(shard *sh, uint64_t id);
  * Both take maint_lock. The maintenance thread does both by itself (thresholds in
  * qv_store_opts); writers wait in store_admit while growing data is over the budget. */
 qv_err store_seal(qv_coll_data *c, qv_error *err);
+/* The seal's first step with seq_lock held (and maint_lock): cut every non-empty growing
+ * segment at the applied LSN, which becomes the manifest LSN; then, after seq_lock is
+ * released, store_release_growing returns the growing bytes to the budget. */
+qv_err store_cut_locked(qv_coll_data *c, qv_error *err);
+void store_release_growing(qv_coll_data *c);
 qv_err store_compact(qv_coll_data *c, bool manual, uint64_t *purged, qv_error *err);
 qv_err store_maint_start(qv_store *s, qv_error *err);
 void store_maint_stop(qv_store *s);
 qv_err store_admit(qv_coll_data *c, qv_error *err);
 
+/* TTL: a row is expired when its time is set and at or before the cutoff; the cutoff is
+ * taken once per read (0: nothing expires). Expired rows are invisible at once and dead for
+ * compaction (store_maint.c); they stay in the key map until then, so a new write of their
+ * key replaces them as usual. */
+void store_sync_ttl(qv_coll_data *c, const qv_collection_info *ci);
+uint64_t store_ttl_cutoff(const qv_coll_data *c);
+uint64_t store_now_ms(void); /* CLOCK_REALTIME */
+static inline bool store_row_expired(const shard *sh, size_t row, uint64_t cutoff)
+{
+    return cutoff && sh->row_ts[row] && sh->row_ts[row] <= cutoff;
+}
+
+/* Delete a live row of sh (its key leaves the key map; write lock held). */
+void store_kill_row(qv_coll_data *c, shard *sh, uint64_t row);
 /* Rebuild a shard's key map and live count from its rows and dead bitmap. */
 qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err);
-/* Grow a shard's per-row arrays (part ids, LSNs, dead bitmap) to hold rows. */
+/* Grow a shard's per-row arrays (part ids, LSNs, times, dead bitmap) to hold rows. */
 bool store_shard_reserve(shard *sh, size_t rows);
 
+/* The shard of row `row` of batch b (by its primary key's hash). */
+size_t store_shard_of(const qv_coll_data *c, const qv_rowbatch *b, size_t row);
 /* Hash of row's primary key in batch b (pk column pk_col). */
 uint64_t store_row_hash(const qv_rowbatch *b, size_t pk_col, size_t row);
 bool store_row_pk_equal(const qv_rowbatch *a, size_t arow, const qv_rowbatch *b, size_t brow,
                         size_t pk_col);
+/* Where applied rows come from: their record's LSN and time, and their partition: one
+ * for all, or row i's from `parts` (rows little-endian i64, as a WAL record holds them)
+ * or from `row_parts` (native), whichever is non-NULL. */
+typedef struct apply_src {
+    uint64_t lsn, ts;
+    int64_t part;
+    const uint8_t *parts;
+    const int64_t *row_parts;
+} apply_src;
+/* Rows b become the live version of their keys in sh's growing segment; earlier versions
+ * die (write lock held). */
+qv_err store_apply_rows(qv_coll_data *c, shard *sh, const apply_src *src, const qv_rowbatch *b,
+                        qv_error *err);
+/* Split b by shard into parts[nshards] (initialised here); with row_parts (b's rows'
+ * partition ids), the ids of each shard's rows go, in order, to ids (b->rows entries). */
+qv_err store_split_by_shard(qv_coll_data *c, const qv_rowbatch *b, const int64_t *row_parts,
+                            qv_rowbatch *parts, int64_t *ids, qv_error *err);
 /* Apply a record to the collection's shards (taking each shard's write lock). */
 qv_err store_apply(qv_coll_data *c, uint8_t type, const void *rec, size_t len, uint64_t lsn,
                    uint64_t *affected, qv_error *err);

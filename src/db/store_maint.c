@@ -26,17 +26,29 @@
 
 static bool row_dead(const shard *sh, size_t r) { return sh->dead[r / 64] >> (r % 64) & 1; }
 
-static size_t segment_dead(const shard *sh, const segment *g)
+/* Rows of g that are dead or, with a TTL cutoff, expired (dead for compaction). */
+static size_t segment_dead(const shard *sh, const segment *g, uint64_t cutoff)
 {
     size_t n = 0;
     for (size_t r = g->first; r < g->first + g->rows; r++)
-        n += row_dead(sh, r);
+        n += row_dead(sh, r) || store_row_expired(sh, r, cutoff);
     return n;
+}
+
+/* Delete the expired rows of sh's sealed segments (write lock held), so the rewrite
+ * purges them; from here on they are dead like deleted rows. */
+static void expire_sealed(qv_coll_data *c, shard *sh, uint64_t cutoff)
+{
+    size_t end = sh->segs[sh->nsegs - 1].first;
+
+    for (size_t r = 0; cutoff && r < end; r++)
+        if (store_row_expired(sh, r, cutoff))
+            store_kill_row(c, sh, r);
 }
 
 /* ---- sealing ------------------------------------------------------------------------- */
 
-static void release_growing(qv_coll_data *c)
+void store_release_growing(qv_coll_data *c)
 {
     qv_store *s = c->store;
     uint64_t bytes = atomic_exchange(&c->growing_bytes, 0);
@@ -47,13 +59,11 @@ static void release_growing(qv_coll_data *c)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Seal every non-empty growing segment at the applied LSN (maint_lock held). */
-static qv_err cut(qv_coll_data *c, qv_error *err)
+qv_err store_cut_locked(qv_coll_data *c, qv_error *err)
 {
     qv_wal_counters wc;
     qv_err rc = QV_OK;
 
-    pthread_mutex_lock(&c->seq_lock); /* records are applied under it: none is half done */
     for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
         shard *sh = &c->shards[si];
         pthread_rwlock_wrlock(&sh->lock);
@@ -69,9 +79,19 @@ static qv_err cut(qv_coll_data *c, qv_error *err)
         qv_wal_stats(c->wal, &wc);
         c->manifest_wal_bytes = wc.append_bytes;
     }
+    return rc;
+}
+
+/* Seal every non-empty growing segment at the applied LSN (maint_lock held). */
+static qv_err cut(qv_coll_data *c, qv_error *err)
+{
+    qv_err rc;
+
+    pthread_mutex_lock(&c->seq_lock); /* records are applied under it: none is half done */
+    rc = store_cut_locked(c, err);
     pthread_mutex_unlock(&c->seq_lock);
     if (rc == QV_OK)
-        release_growing(c);
+        store_release_growing(c);
     return rc;
 }
 
@@ -91,8 +111,9 @@ qv_err store_seal(qv_coll_data *c, qv_error *err)
 /* ---- compaction ---------------------------------------------------------------------- */
 
 /* Group of each sealed segment of sh: KEEP, or the run it is rewritten with. Returns the
- * number of runs to rewrite (read lock held). */
-static size_t plan(const qv_coll_data *c, const shard *sh, bool manual, int *group)
+ * number of runs to rewrite (read lock held); rows expired at cutoff count as dead. */
+static size_t plan(const qv_coll_data *c, const shard *sh, bool manual, uint64_t cutoff,
+                   int *group)
 {
     uint64_t max_rows = c->store->opts.segment_max_rows;
     size_t nsealed = sh->nsegs - 1, small = 0, runs = 0;
@@ -107,7 +128,7 @@ static size_t plan(const qv_coll_data *c, const shard *sh, bool manual, int *gro
         /* the longest run from i of small or dirty segments fitting the seal size */
         while (j < nsealed) {
             const segment *g = &sh->segs[j];
-            size_t dead = segment_dead(sh, g);
+            size_t dead = segment_dead(sh, g, cutoff);
             bool d = dead && (manual || (dead >= AUTO_MIN_DEAD && dead * 5 >= g->rows));
             bool s = g->rows < max_rows / 2;
             if ((!d && !s) || (j > i && live + g->rows - dead > max_rows))
@@ -131,7 +152,7 @@ static size_t plan(const qv_coll_data *c, const shard *sh, bool manual, int *gro
 typedef struct rebuilt {
     qv_rowbatch rows;
     int64_t *parts;
-    uint64_t *lsns, *dead;
+    uint64_t *lsns, *times, *dead;
     segment *segs;
     size_t nsegs, cap;
 } rebuilt;
@@ -152,12 +173,14 @@ static qv_err copy_rows(const qv_coll_data *c, shard *sh, const int *group, rebu
     if (qv_rowbatch_init(&nb->rows, &c->schema) != QV_OK ||
         !(nb->parts = qv_malloc((n + 1) * sizeof *nb->parts)) ||
         !(nb->lsns = qv_malloc((n + 1) * sizeof *nb->lsns)) ||
+        !(nb->times = qv_malloc((n + 1) * sizeof *nb->times)) ||
         !(nb->dead = qv_calloc(qv_filter_words(n + 1), sizeof *nb->dead)) ||
         !(nb->segs = qv_calloc(sh->nsegs, sizeof *nb->segs)))
         return qv_error_set(err, QV_ENOMEM, "out of memory compacting");
     for (size_t i = 0; i < n; i++) {
         nb->parts[i] = sh->part_ids[keep[i]];
         nb->lsns[i] = sh->row_lsn[keep[i]];
+        nb->times[i] = sh->row_ts[keep[i]];
         if (row_dead(sh, keep[i]))
             nb->dead[i / 64] |= 1ull << (i % 64);
     }
@@ -174,7 +197,7 @@ static void relist(qv_coll_data *c, shard *sh, const int *group, rebuilt *nb)
     for (size_t i = 0; i < sh->nsegs; i++) {
         segment *g = &sh->segs[i];
         bool rewrite = i < sh->nsegs - 1 && group[i] != KEEP;
-        size_t live = rewrite ? g->rows - segment_dead(sh, g) : g->rows;
+        size_t live = rewrite ? g->rows - segment_dead(sh, g, 0) : g->rows;
         if (rewrite) {
             if (group[i] != last) {
                 nb->segs[nb->nsegs++] = (segment){.id = c->next_seg_id++, .first = at,
@@ -197,6 +220,7 @@ static void rebuilt_fini(rebuilt *nb)
     qv_rowbatch_fini(&nb->rows);
     qv_free(nb->parts);
     qv_free(nb->lsns);
+    qv_free(nb->times);
     qv_free(nb->dead);
     qv_free(nb->segs);
 }
@@ -220,11 +244,13 @@ static qv_err compact_shard(qv_coll_data *c, shard *sh, const int *group, uint64
     qv_rowbatch_fini(&sh->rows);
     qv_free(sh->part_ids);
     qv_free(sh->row_lsn);
+    qv_free(sh->row_ts);
     qv_free(sh->dead);
     qv_free(sh->segs);
     sh->rows = nb.rows;
     sh->part_ids = nb.parts;
     sh->row_lsn = nb.lsns;
+    sh->row_ts = nb.times;
     sh->dead = nb.dead;
     sh->meta_cap = nkeep + 1;
     sh->segs = nb.segs;
@@ -240,6 +266,7 @@ static qv_err compact_shard(qv_coll_data *c, shard *sh, const int *group, uint64
 static qv_err compact_shards(qv_coll_data *c, bool manual, uint64_t *purged, bool *changed,
                              qv_error *err)
 {
+    uint64_t cutoff = store_ttl_cutoff(c);
     qv_err rc = QV_OK;
 
     for (size_t si = 0; si < c->nshards && rc == QV_OK; si++) {
@@ -248,7 +275,8 @@ static qv_err compact_shards(qv_coll_data *c, bool manual, uint64_t *purged, boo
         pthread_rwlock_wrlock(&sh->lock);
         if (!(group = qv_malloc(sh->nsegs * sizeof *group)))
             rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-        else if (plan(c, sh, manual, group)) {
+        else if (plan(c, sh, manual, cutoff, group)) {
+            expire_sealed(c, sh, cutoff);
             rc = compact_shard(c, sh, group, purged, err);
             *changed = true;
         }
@@ -289,7 +317,7 @@ static bool wants_compaction(qv_coll_data *c)
         int *group;
         pthread_rwlock_rdlock(&sh->lock);
         if ((group = qv_malloc(sh->nsegs * sizeof *group)))
-            want = plan(c, sh, false, group) > 0;
+            want = plan(c, sh, false, store_ttl_cutoff(c), group) > 0;
         pthread_rwlock_unlock(&sh->lock);
         qv_free(group);
     }

@@ -43,9 +43,11 @@ static bool in_partitions(const qv_query_opts *o, int64_t part)
     return false;
 }
 
-/* Collect the live matching rows of one shard (read lock held). */
-static qv_err scan_shard(const shard *sh, uint32_t si, const qv_query_opts *o, hits *out,
-                         uint64_t *count, uint64_t *bits, qv_column *cols, qv_error *err)
+/* Collect the live matching rows of one shard (read lock held); rows written at or
+ * before cutoff have expired (store_row_expired). */
+static qv_err scan_shard(const shard *sh, uint32_t si, const qv_query_opts *o, uint64_t cutoff,
+                         hits *out, uint64_t *count, uint64_t *bits, qv_column *cols,
+                         qv_error *err)
 {
     qv_column dyn;
     qv_filter_batch fb;
@@ -67,7 +69,7 @@ static qv_err scan_shard(const shard *sh, uint32_t si, const qv_query_opts *o, h
             while (m) {
                 uint64_t row = first + w * 64 + (uint64_t)__builtin_ctzll(m);
                 m &= m - 1;
-                if (!in_partitions(o, sh->part_ids[row]))
+                if (!in_partitions(o, sh->part_ids[row]) || store_row_expired(sh, row, cutoff))
                     continue;
                 if (count)
                     (*count)++;
@@ -119,6 +121,7 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
 {
     uint64_t *bits = qv_malloc(qv_filter_words(WINDOW_ROWS) * sizeof *bits);
     qv_column *cols = qv_calloc(c->schema.field_count ? c->schema.field_count : 1, sizeof *cols);
+    uint64_t cutoff = store_ttl_cutoff(c);
     hits h = {0};
     qv_err rc = QV_OK;
 
@@ -132,8 +135,9 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
     }
     lock_all(c, true);
     for (size_t i = 0; i < c->nshards && rc == QV_OK; i++)
-        rc = scan_shard(&c->shards[i], (uint32_t)i, o, &h, o->count_only ? count : NULL, bits,
-                        cols, err);
+        if (!o->shard_mask || (o->shard_mask >> i & 1))
+            rc = scan_shard(&c->shards[i], (uint32_t)i, o, cutoff, &h,
+                            o->count_only ? count : NULL, bits, cols, err);
     if (rc == QV_OK && !o->count_only) {
         sort_coll = c;
         qsort(h.items, h.count, sizeof *h.items, cmp_hits);
@@ -149,16 +153,17 @@ done:
 
 uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id)
 {
-    uint64_t n = 0;
+    uint64_t n = 0, cutoff = store_ttl_cutoff(c);
 
     for (size_t i = 0; i < c->nshards; i++) {
         shard *sh = &c->shards[i];
         pthread_rwlock_rdlock(&sh->lock);
-        if (partition_id < 0) {
+        if (partition_id < 0 && !cutoff) {
             n += sh->live;
         } else {
             for (size_t r = 0; r < sh->rows.rows; r++)
-                n += !(sh->dead[r / 64] >> (r % 64) & 1) && sh->part_ids[r] == partition_id;
+                n += !(sh->dead[r / 64] >> (r % 64) & 1) && !store_row_expired(sh, r, cutoff) &&
+                     (partition_id < 0 || sh->part_ids[r] == partition_id);
         }
         pthread_rwlock_unlock(&sh->lock);
     }

@@ -97,9 +97,10 @@ static bool in_range(const qv_search_opts *o, float d)
     return (!o->has_radius || d > o->radius) && (!o->has_range_filter || d <= o->range_filter);
 }
 
-/* Candidate bitmap of one window: filter, not dead, in the partitions. */
+/* Candidate bitmap of one window: filter, not dead, not expired (written at or before
+ * cutoff), in the partitions. */
 static qv_err window_allow(const shard *sh, size_t first, size_t n, const qv_search_opts *o,
-                           uint64_t *bits, qv_column *cols, qv_error *err)
+                           uint64_t cutoff, uint64_t *bits, qv_column *cols, qv_error *err)
 {
     qv_column dyn;
     qv_filter_batch fb;
@@ -116,9 +117,9 @@ static qv_err window_allow(const shard *sh, size_t first, size_t n, const qv_sea
     }
     for (size_t w = 0; w < qv_filter_words(n); w++) {
         bits[w] &= ~sh->dead[first / 64 + w];
-        for (uint64_t m = bits[w]; o->partitions && m; m &= m - 1) {
+        for (uint64_t m = bits[w]; (o->partitions || cutoff) && m; m &= m - 1) {
             size_t r = first + w * 64 + (size_t)__builtin_ctzll(m);
-            if (!in_partitions(o, sh->part_ids[r]))
+            if (!in_partitions(o, sh->part_ids[r]) || store_row_expired(sh, r, cutoff))
                 bits[w] &= ~(1ull << (r % 64));
         }
     }
@@ -163,15 +164,15 @@ static const qv_index *field_index(const qv_coll_data *c, const segment *g, size
 }
 
 /* Candidates of the whole shard into bits (qv_filter_words(rows) words). */
-static qv_err shard_allow(const shard *sh, const qv_search_opts *o, uint64_t *bits,
-                          qv_column *cols, qv_error *err)
+static qv_err shard_allow(const shard *sh, const qv_search_opts *o, uint64_t cutoff,
+                          uint64_t *bits, qv_column *cols, qv_error *err)
 {
     size_t n = sh->rows.rows;
     qv_err rc = QV_OK;
 
     for (size_t first = 0; first < n && rc == QV_OK; first += WINDOW_ROWS) {
         size_t m = n - first < WINDOW_ROWS ? n - first : WINDOW_ROWS;
-        rc = window_allow(sh, first, m, o, bits + first / 64, cols, err);
+        rc = window_allow(sh, first, m, o, cutoff, bits + first / 64, cols, err);
     }
     return rc;
 }
@@ -252,12 +253,13 @@ static qv_err search_index(const segment *g, uint32_t si, const qv_index *ix,
 /* Search shard si: each segment through its index where it has one (its rows then leave
  * the candidate set), then every remaining candidate exactly. */
 static qv_err search_shard(const qv_coll_data *c, uint32_t si, const qv_search_opts *o,
-                           qv_column *cols, float *dist, heap *heaps, qv_error *err)
+                           uint64_t cutoff, qv_column *cols, float *dist, heap *heaps,
+                           qv_error *err)
 {
     const shard *sh = &c->shards[si];
     size_t rows = sh->rows.rows, dim = c->schema.fields[o->field].dim;
     uint64_t *allow = qv_calloc(qv_filter_words(rows) + 2, sizeof *allow);
-    qv_err rc = allow ? shard_allow(sh, o, allow, cols, err)
+    qv_err rc = allow ? shard_allow(sh, o, cutoff, allow, cols, err)
                       : qv_error_set(err, QV_ENOMEM, "out of memory");
 
     for (size_t i = 0; i < sh->nsegs && rc == QV_OK; i++) {
@@ -316,6 +318,7 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     float *dist = qv_malloc(WINDOW_ROWS * sizeof *dist);
     qv_column *cols = qv_calloc(c->schema.field_count, sizeof *cols);
     heap *heaps = qv_calloc(o->nq, sizeof *heaps);
+    uint64_t cutoff = store_ttl_cutoff(c);
     size_t locked = 0;
     qv_err rc = QV_OK;
 
@@ -332,7 +335,8 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     for (; locked < c->nshards && rc == QV_OK; locked++)
         pthread_rwlock_rdlock(&c->shards[locked].lock);
     for (size_t si = 0; si < c->nshards && rc == QV_OK; si++)
-        rc = search_shard(c, (uint32_t)si, o, cols, dist, heaps, err);
+        if (!o->shard_mask || (o->shard_mask >> si & 1))
+            rc = search_shard(c, (uint32_t)si, o, cutoff, cols, dist, heaps, err);
     if (rc == QV_OK)
         rc = collect(c, o, heaps, out, err);
     while (locked)

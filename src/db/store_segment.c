@@ -4,17 +4,19 @@
  * Segment file <collection dir>/seg-<id, 20 digits>.qvs, written once (temp + fsync +
  * rename + directory fsync) and never changed:
  *   offset 0   8  magic "QVSEGMT1"
- *          8   4  format version (1)
+ *          8   4  format version (2; version 1 files, without TIMES, still load)
  *         12   4  shard
  *         16   8  segment id
  *         24   8  rows
- *         32   4  block count
+ *         32   4  block count (5; 4 in version 1)
  *         36   4  CRC32C of bytes 0..35
  *   then blocks: u32 kind, u32 CRC32C(payload), u64 payload length, payload
  *     1 ROWS        row batch encoding (rowbatch.c): every column, then $meta
  *     2 PARTITIONS  rows x i64 partition id
  *     3 LSNS        rows x u64 LSN of the record that wrote the row
  *     4 KEYS        rows x u32 row numbers in primary-key order (a sorted key index)
+ *     5 TIMES       rows x u64 unix ms of the write that stored the row (TTL; 0: unknown,
+ *                   as for every row of a version 1 file)
  *
  * Manifest <collection dir>/manifest.qvm, replaced atomically after every seal and
  * compaction:
@@ -35,13 +37,14 @@
 #include "quiver/log.h"
 
 #define SEG_MAGIC "QVSEGMT1"
-#define SEG_VERSION 1
+#define SEG_VERSION 2
+#define SEG_BLOCKS 5
 #define SEG_HEADER 40
 #define MANIFEST_MAGIC "QVMANIF1"
 #define MANIFEST_NAME "manifest.qvm"
 #define MAX_FILE_BYTES ((size_t)1 << 40)
 
-enum { BLOCK_ROWS = 1, BLOCK_PARTITIONS = 2, BLOCK_LSNS = 3, BLOCK_KEYS = 4 };
+enum { BLOCK_ROWS = 1, BLOCK_PARTITIONS = 2, BLOCK_LSNS = 3, BLOCK_KEYS = 4, BLOCK_TIMES = 5 };
 
 segment *store_find_segment(shard *sh, uint64_t id)
 {
@@ -67,7 +70,7 @@ qv_err store_append_segment(shard *sh, uint64_t id, qv_error *err)
     return QV_OK;
 }
 
-static void seg_path(const qv_coll_data *c, uint64_t id, char *buf, size_t cap)
+void store_segment_path(const qv_coll_data *c, uint64_t id, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/seg-%020" PRIu64 ".qvs", c->dir, id);
 }
@@ -101,21 +104,16 @@ static int key_order(const void *a, const void *b)
 }
 
 /* The rows of a segment, copied out of its shard for writing. */
-typedef struct seg_copy {
-    qv_rowbatch rows;
-    int64_t *parts;
-    uint64_t *lsns;
-} seg_copy;
-
 static void seg_copy_fini(seg_copy *s)
 {
     qv_rowbatch_fini(&s->rows);
     qv_free(s->parts);
     qv_free(s->lsns);
+    qv_free(s->times);
 }
 
-static qv_err encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t id,
-                             const seg_copy *s, qv_buf *b, qv_error *err)
+qv_err store_encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t id,
+                            const seg_copy *s, qv_buf *b, qv_error *err)
 {
     size_t n = s->rows.rows, at;
     uint32_t *order = qv_malloc((n ? n : 1) * sizeof *order);
@@ -127,7 +125,7 @@ static qv_err encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t 
     qv_buf_put_u32(b, shard_ix);
     qv_buf_put_u64(b, id);
     qv_buf_put_u64(b, n);
-    qv_buf_put_u32(b, 4);
+    qv_buf_put_u32(b, SEG_BLOCKS);
     qv_buf_put_u32(b, b->failed ? 0 : qv_crc32c(0, b->data, 36));
     at = block_begin(b, BLOCK_ROWS);
     qv_rowbatch_encode(&s->rows, b);
@@ -149,6 +147,10 @@ static qv_err encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t 
     for (size_t i = 0; i < n; i++)
         qv_buf_put_u32(b, order[i]);
     block_end(b, at);
+    at = block_begin(b, BLOCK_TIMES);
+    for (size_t i = 0; i < n; i++)
+        qv_buf_put_u64(b, s->times[i]);
+    block_end(b, at);
     qv_free(order);
     return qv_buf_status(b, err);
 }
@@ -167,7 +169,8 @@ static qv_err copy_segment(const qv_coll_data *c, shard *sh, uint64_t id, seg_co
     pthread_rwlock_rdlock(&sh->lock);
     g = store_find_segment(sh, id);
     if (!(out->parts = qv_malloc((g->rows + 1) * sizeof *out->parts)) ||
-        !(out->lsns = qv_malloc((g->rows + 1) * sizeof *out->lsns))) {
+        !(out->lsns = qv_malloc((g->rows + 1) * sizeof *out->lsns)) ||
+        !(out->times = qv_malloc((g->rows + 1) * sizeof *out->times))) {
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
     } else {
         uint32_t *idx = qv_malloc((g->rows + 1) * sizeof *idx);
@@ -178,6 +181,7 @@ static qv_err copy_segment(const qv_coll_data *c, shard *sh, uint64_t id, seg_co
         qv_free(idx);
         memcpy(out->parts, sh->part_ids + g->first, g->rows * sizeof *out->parts);
         memcpy(out->lsns, sh->row_lsn + g->first, g->rows * sizeof *out->lsns);
+        memcpy(out->times, sh->row_ts + g->first, g->rows * sizeof *out->times);
     }
     pthread_rwlock_unlock(&sh->lock);
     return rc;
@@ -193,9 +197,9 @@ static qv_err write_segment(qv_coll_data *c, uint32_t si, uint64_t id, qv_error 
 
     qv_buf_init(&b);
     if (rc == QV_OK)
-        rc = encode_segment(c, si, id, &s, &b, err);
+        rc = store_encode_segment(c, si, id, &s, &b, err);
     seg_copy_fini(&s);
-    seg_path(c, id, path, sizeof path);
+    store_segment_path(c, id, path, sizeof path);
     if (rc == QV_OK)
         rc = qv_io_write_file_atomic(c->store->io, path, b.data, b.len, err);
     if (rc == QV_OK) {
@@ -232,14 +236,16 @@ static qv_err decode_segment(qv_coll_data *c, shard *sh, uint64_t id, uint64_t r
 {
     const uint8_t *blk;
     size_t n, first = sh->rows.rows;
+    uint32_t version;
     qv_reader r;
     qv_rowbatch b;
     qv_err rc;
 
     if (len < SEG_HEADER || memcmp(p, SEG_MAGIC, 8) || qv_crc32c(0, p, 36) != qv_load_le32(p + 36))
         return qv_error_set(err, QV_ECORRUPT, "bad header");
-    if (qv_load_le32(p + 8) != SEG_VERSION || qv_load_le64(p + 16) != id ||
-        qv_load_le64(p + 24) != rows)
+    version = qv_load_le32(p + 8);
+    if ((version != 1 && version != SEG_VERSION) || qv_load_le64(p + 16) != id ||
+        qv_load_le64(p + 24) != rows || qv_load_le32(p + 32) != (version == 1 ? 4 : SEG_BLOCKS))
         return qv_error_set(err, QV_ECORRUPT, "header does not match the manifest");
     qv_reader_init(&r, p + SEG_HEADER, len - SEG_HEADER);
     if ((rc = read_block(&r, BLOCK_ROWS, &blk, &n, err)) != QV_OK ||
@@ -259,8 +265,13 @@ static qv_err decode_segment(qv_coll_data *c, shard *sh, uint64_t id, uint64_t r
     for (size_t i = 0; rc == QV_OK && i < rows; i++)
         sh->row_lsn[first + i] = qv_load_le64(blk + 8 * i);
     if (rc == QV_OK && (rc = read_block(&r, BLOCK_KEYS, &blk, &n, err)) == QV_OK)
-        rc = n == rows * 4 && r.pos == r.len ? QV_OK
-                                               : qv_error_set(err, QV_ECORRUPT, "bad key block");
+        rc = n == rows * 4 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad key block");
+    if (rc == QV_OK && version > 1 && (rc = read_block(&r, BLOCK_TIMES, &blk, &n, err)) == QV_OK)
+        rc = n == rows * 8 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad time block");
+    for (size_t i = 0; rc == QV_OK && i < rows; i++)
+        sh->row_ts[first + i] = version > 1 ? qv_load_le64(blk + 8 * i) : 0;
+    if (rc == QV_OK && r.pos != r.len)
+        rc = qv_error_set(err, QV_ECORRUPT, "%zu trailing bytes", r.len - r.pos);
     if (rc == QV_OK && (rc = store_append_segment(sh, id, err)) == QV_OK) {
         segment *g = &sh->segs[sh->nsegs - 1];
         g->rows = rows;
@@ -278,7 +289,7 @@ static qv_err load_segment(qv_coll_data *c, shard *sh, uint64_t id, uint64_t row
     size_t len = 0;
     qv_err rc;
 
-    seg_path(c, id, path, sizeof path);
+    store_segment_path(c, id, path, sizeof path);
     if ((rc = qv_io_read_file(c->store->io, path, MAX_FILE_BYTES, &data, &len, err)) != QV_OK)
         return rc;
     if (qv_crc32c(0, data, len) != crc)

@@ -14,8 +14,11 @@ struct qv_http_server {
     qv_node *node;
     struct MHD_Daemon *daemon;
     uint16_t port;
-    atomic_int inflight;
+    atomic_int inflight;          /* every request, for the drain */
+    atomic_int admitted;          /* requests counted against server.max_inflight */
     atomic_uint_fast64_t next_request_id;
+    char *tls_cert, *tls_key;     /* PEM text handed to MHD (HTTPS), or NULL */
+    size_t tls_key_len;
 };
 
 /* Per-request state, from the first callback to MHD's completion notice. */
@@ -23,6 +26,13 @@ typedef struct http_conn {
     qv_http_server *srv;
     qv_buf body;
     bool too_big;
+    bool admitted;       /* holds a server.max_inflight slot */
+    bool answered;       /* a response is queued */
+    bool authed;         /* user holds the authenticated user */
+    qv_err refused;      /* refused at the first callback (admission, 401), or QV_OK */
+    qv_error refused_err;
+    const qv_route *route; /* found at the first callback, or NULL */
+    char user[QV_AUTH_NAME_MAX + 1];
     uint64_t start_ns;
     char request_id[65];
 } http_conn;

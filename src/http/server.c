@@ -11,7 +11,10 @@
 
 #include "http/http_int.h"
 #include "quiver/alloc.h"
+#include "quiver/crypto.h"
 #include "quiver/log.h"
+
+#define TLS_FILE_MAX (1u << 20)
 
 /* X-Request-Id from the client when sane (printable, ≤64), else generated. */
 static void pick_request_id(struct MHD_Connection *c, http_conn *hc)
@@ -68,7 +71,8 @@ static qv_err run_route(struct MHD_Connection *c, http_conn *hc, const char *met
     qv_node *n = hc->srv->node;
     const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
     qv_req req = {.node = n, .method = method, .path = url, .header = header_lookup,
-                  .header_ctx = c, .request_id = hc->request_id, .start_ns = hc->start_ns};
+                  .header_ctx = c, .request_id = hc->request_id, .start_ns = hc->start_ns,
+                  .user = hc->authed ? hc->user : NULL};
     bool path_known;
     const qv_route *r = qv_api_route_find(method, url, &path_known);
     qv_err rc;
@@ -92,6 +96,14 @@ static qv_err run_route(struct MHD_Connection *c, http_conn *hc, const char *met
     return rc;
 }
 
+/* Whether body bytes may follow the headers (then a refusal closes the connection). */
+static bool body_pending(struct MHD_Connection *c)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    return (cl && strtoull(cl, NULL, 10) > 0) ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+}
+
 static enum MHD_Result finish(struct MHD_Connection *c, http_conn *hc, const char *method,
                               const char *url)
 {
@@ -102,7 +114,12 @@ static enum MHD_Result finish(struct MHD_Connection *c, http_conn *hc, const cha
     bool close = hc->too_big;
 
     qv_log_set_request_id(hc->request_id);
-    if (hc->too_big) {
+    if (hc->refused != QV_OK) {
+        rc = hc->refused;
+        resp.err = hc->refused_err;
+        route = hc->route ? hc->route->path : route;
+        close = body_pending(c);
+    } else if (hc->too_big) {
         qv_series_add(qv_metric_default(hc->srv->node->m.http_body_rejected), 1);
         rc = qv_error_set(&resp.err, QV_ETOOBIG,
                           "request body exceeds the limit of %llu bytes (server.body_limit_bytes)",
@@ -120,6 +137,7 @@ static enum MHD_Result finish(struct MHD_Connection *c, http_conn *hc, const cha
                  "%s %s %d %s %.3fms", method, url, resp.status,
                  rc == QV_OK ? "ok" : qv_err_name(rc), (double)(qv_now_ns() - hc->start_ns) / 1e6);
     ret = http_send(c, hc, &resp, close);
+    hc->answered = true;
     qv_buf_fini(&resp.body);
     qv_log_set_request_id(NULL);
     return ret;
@@ -138,6 +156,51 @@ static http_conn *begin(qv_http_server *s, struct MHD_Connection *c)
     atomic_fetch_add(&s->inflight, 1);
     qv_series_add(qv_metric_default(s->node->m.http_inflight), 1);
     return hc;
+}
+
+/* Admission: at most server.max_inflight requests at once, each holding its slot from
+ * its headers to its completion (upload, handler, response), so queued work and body
+ * memory stay bounded. Beyond it Milvus's rate-limit answer comes at once (1807; HTTP
+ * 200, or 429 with strict statuses). Probes, the spec, the console and /metrics are
+ * exempt so that an overloaded node still reports on itself. */
+static qv_err admit(qv_http_server *s, http_conn *hc)
+{
+    qv_node *n = s->node;
+    int64_t max = n->cfg->server_max_inflight;
+
+    if (hc->route && (hc->route->flags & (QV_ROUTE_PUBLIC | QV_ROUTE_METRICS | QV_ROUTE_INTERNAL)))
+        return QV_OK;
+    if (atomic_fetch_add(&s->admitted, 1) >= max) {
+        atomic_fetch_sub(&s->admitted, 1);
+        qv_series_add(qv_metric_default(n->m.http_admission_rejected), 1);
+        return qv_error_set(&hc->refused_err, QV_EBUSY,
+                            "request is rejected by limiter, error: rate limit exceeded: %lld "
+                            "requests in flight (server.max_inflight)", (long long)max);
+    }
+    hc->admitted = true;
+    return QV_OK;
+}
+
+/* Credentials, from the headers alone, before any body byte is read. Unknown paths stay
+ * 404 without credentials, as in Milvus's router; the privilege check (403) runs once the
+ * body names its object (api_authorize). */
+static qv_err authenticate(struct MHD_Connection *c, http_conn *hc)
+{
+    qv_node *n = hc->srv->node;
+    const char *reason = "unauthenticated";
+    qv_err rc;
+
+    if (!hc->route || !qv_api_route_needs_auth(hc->route, n))
+        return QV_OK;
+    rc = qv_auth_authenticate(n->auth,
+                              MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+                              hc->user, sizeof hc->user, &hc->refused_err);
+    if (rc != QV_OK) {
+        qv_series_add(qv_metric_series(n->m.auth_failures, &reason), 1);
+        return rc;
+    }
+    hc->authed = true;
+    return QV_OK;
 }
 
 /* A declared Content-Length past the limit is refused before any byte is read. */
@@ -162,10 +225,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         if (strcmp(method, "OPTIONS") == 0)
             return http_send_preflight(c, hc);
+        hc->route = qv_api_route_find(method, url, &(bool){false});
+        if ((hc->refused = admit(s, hc)) != QV_OK)
+            return finish(c, hc, method, url);
         if (declared_too_big(c, limit)) {
             hc->too_big = true;
             return finish(c, hc, method, url);
         }
+        if ((hc->refused = authenticate(c, hc)) != QV_OK)
+            return finish(c, hc, method, url);
+        return MHD_YES;
+    }
+    if (hc->answered) { /* refused at the first callback: discard what still arrives */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -186,6 +258,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (!hc)
         return;
+    if (hc->admitted)
+        atomic_fetch_sub(&s->admitted, 1);
     qv_buf_fini(&hc->body);
     qv_free(hc);
     *con_cls = NULL;
@@ -226,14 +300,53 @@ static qv_err resolve_listen(const char *listen, struct sockaddr_storage *ss, bo
     return QV_OK;
 }
 
+/* HTTPS when server.tls_cert_file and server.tls_key_file are set: their PEM text is
+ * read through qv_io and handed to libmicrohttpd (GnuTLS), TLS 1.2 and 1.3 only. */
+static qv_err load_tls(qv_http_server *s, const qv_config *cfg, qv_error *err)
+{
+    bool cert = cfg->server_tls_cert_file[0], key = cfg->server_tls_key_file[0];
+    void *data = NULL;
+    size_t len = 0;
+    qv_err rc;
+
+    if (!cert && !key)
+        return QV_OK;
+    if (!cert || !key)
+        return qv_error_set(err, QV_EINVAL, "server.tls_cert_file and server.tls_key_file go "
+                            "together (HTTPS needs both)");
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return qv_error_set(err, QV_EUNAVAIL, "this libmicrohttpd was built without TLS");
+    if ((rc = qv_io_read_file(s->node->io, cfg->server_tls_cert_file, TLS_FILE_MAX, &data, &len,
+                              err)) != QV_OK)
+        return rc;
+    s->tls_cert = data;
+    if ((rc = qv_io_read_file(s->node->io, cfg->server_tls_key_file, TLS_FILE_MAX, &data, &len,
+                              err)) != QV_OK)
+        return rc;
+    s->tls_key = data;
+    s->tls_key_len = len;
+    return QV_OK;
+}
+
+static void free_server(qv_http_server *s)
+{
+    if (s->tls_key)
+        qv_crypto_wipe(s->tls_key, s->tls_key_len);
+    qv_free(s->tls_key);
+    qv_free(s->tls_cert);
+    qv_free(s);
+}
+
 qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
 {
     const qv_config *cfg = node->cfg;
     struct sockaddr_storage ss;
     qv_http_server *s;
     bool ipv6 = false;
+    /* a cluster node's handlers wait on peers: more workers than cores keep one free */
     unsigned threads = cfg->server_threads > 0 ? (unsigned)cfg->server_threads
-                                               : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+                                               : (unsigned)sysconf(_SC_NPROCESSORS_ONLN) *
+                                                     (node->cluster ? 4 : 1);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     const union MHD_DaemonInfo *info;
@@ -245,9 +358,22 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     s->node = node;
     atomic_init(&s->inflight, 0);
+    atomic_init(&s->admitted, 0);
     atomic_init(&s->next_request_id, 1);
+    if ((rc = load_tls(s, cfg, err)) != QV_OK) {
+        free_server(s);
+        return rc;
+    }
+    struct MHD_OptionItem tls[] = {
+        {s->tls_key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+        {MHD_OPTION_END, 0, NULL},
+    };
     s->daemon = MHD_start_daemon(
-        flags | (ipv6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, s,
+        flags | (ipv6 ? MHD_USE_IPv6 : 0) | (s->tls_key ? MHD_USE_TLS : 0), 0, NULL, NULL,
+        on_request, s,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
@@ -256,14 +382,19 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_END);
     if (!s->daemon) {
-        qv_free(s);
-        return qv_error_set(err, QV_EUNAVAIL, "cannot listen on %s (address in use?)",
-                            cfg->server_listen);
+        bool https = s->tls_key != NULL;
+        free_server(s);
+        return qv_error_set(err, QV_EUNAVAIL, "cannot listen on %s (%s)", cfg->server_listen,
+                            https ? "address in use, or server.tls_cert_file/tls_key_file is not "
+                                    "a usable PEM certificate and key pair"
+                                  : "address in use?");
     }
     info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : 0;
-    qv_log_info("http", "listening on %s (port %u, %u threads, body limit %llu bytes)",
-                cfg->server_listen, s->port, threads, (unsigned long long)cfg->server_body_limit_bytes);
+    qv_log_info("http", "listening on %s (%s, port %u, %u threads, body limit %llu bytes, at most "
+                "%lld requests in flight)", cfg->server_listen, s->tls_key ? "https" : "http",
+                s->port, threads, (unsigned long long)cfg->server_body_limit_bytes,
+                (long long)cfg->server_max_inflight);
     *out = s;
     return QV_OK;
 }
@@ -289,5 +420,5 @@ void qv_http_stop(qv_http_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
-    qv_free(s);
+    free_server(s);
 }

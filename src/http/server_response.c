@@ -31,6 +31,7 @@ void http_render_error(const qv_http_server *s, qv_resp *resp, qv_err rc)
         resp->status = s->node->cfg->server_strict_http_status || milvus_uses_status ? http : 200;
     }
     resp->content_type = NULL;
+    memset(resp->headers, 0, sizeof resp->headers); /* no ETag or caching on an error */
     resp->body.len = 0;
     qv_jw_init(&w, &resp->body);
     qv_jw_obj_begin(&w);
@@ -149,6 +150,8 @@ enum MHD_Result http_send(struct MHD_Connection *c, http_conn *hc, qv_resp *resp
         MHD_add_response_header(r, "Allow", "GET, POST, OPTIONS");
     if (close)
         MHD_add_response_header(r, "Connection", "close");
+    for (size_t i = 0; i < QV_RESP_MAX_HEADERS && resp->headers[i].name; i++)
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     add_common_headers(c, r, hc);
     ret = MHD_queue_response(c, (unsigned)(resp->status ? resp->status : 200), r);
     MHD_destroy_response(r);

@@ -171,3 +171,93 @@ bool qv_filter_pk_values(const qv_filter *f, const qv_value **vals, size_t *n)
     *n = f->npk;
     return true;
 }
+
+/* ---- partition-key pruning ------------------------------------------------------------ */
+
+typedef struct key_vals {
+    size_t field;
+    qv_type type;
+    qv_value *vals;
+    size_t n, cap;
+} key_vals;
+
+static bool key_push(key_vals *k, int64_t i, const char *s, size_t len)
+{
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 8;
+        qv_value *v = qv_reallocarray(k->vals, cap, sizeof *v);
+        if (!v)
+            return false;
+        k->vals = v;
+        k->cap = cap;
+    }
+    k->vals[k->n].type = k->type;
+    if (k->type == QV_TYPE_INT64) {
+        k->vals[k->n].u.i = i;
+    } else {
+        k->vals[k->n].u.str.s = (char *)s;
+        k->vals[k->n].u.str.len = len;
+    }
+    k->n++;
+    return true;
+}
+
+/* Add the values node n restricts the field to; false when it does not restrict it to a
+ * finite set (or memory ran out: no pruning is always safe). */
+static bool key_values(const fnode *n, key_vals *k)
+{
+    const fnode *x = n->nkids ? n->kids[0] : NULL;
+
+    switch (n->kind) {
+    case N_AND: /* any one restricting conjunct bounds the whole */
+        for (size_t i = 0; i < n->nkids; i++) {
+            size_t mark = k->n;
+            if (key_values(n->kids[i], k))
+                return true;
+            k->n = mark;
+        }
+        return false;
+    case N_OR: /* every alternative must restrict: the union */
+        for (size_t i = 0; i < n->nkids; i++)
+            if (!key_values(n->kids[i], k))
+                return false;
+        return n->nkids > 0;
+    case N_CMP:
+        if (n->op != OP_EQ || x->kind != N_FIELD || x->field != (int)k->field ||
+            n->kids[1]->kind != N_CONST)
+            return false;
+        if (k->type == QV_TYPE_INT64 && n->kids[1]->c.kind == C_INT)
+            return key_push(k, n->kids[1]->c.i, NULL, 0);
+        if (k->type == QV_TYPE_VARCHAR && n->kids[1]->c.kind == C_STR)
+            return key_push(k, 0, n->kids[1]->c.s, n->kids[1]->c.len);
+        return false;
+    case N_IN:
+        if (n->negate || x->kind != N_FIELD || x->field != (int)k->field)
+            return false;
+        for (size_t i = 0; k->type == QV_TYPE_INT64 && i < n->set.nints; i++)
+            if (!key_push(k, n->set.ints[i], NULL, 0))
+                return false;
+        for (size_t i = 0; k->type == QV_TYPE_VARCHAR && i < n->set.nstrs; i++)
+            if (!key_push(k, 0, n->set.strs[i].s, n->set.strs[i].len))
+                return false;
+        return true; /* other kinds in the list cannot match the field */
+    default:
+        return false;
+    }
+}
+
+bool qv_filter_field_values(const qv_filter *f, size_t field, qv_value **vals, size_t *n)
+{
+    key_vals k = {.field = field};
+
+    if (!f || !f->root || field >= f->nfields)
+        return false;
+    k.type = f->fields[field].type;
+    if ((k.type != QV_TYPE_INT64 && k.type != QV_TYPE_VARCHAR) || !key_values(f->root, &k)) {
+        qv_free(k.vals);
+        return false;
+    }
+    *vals = k.vals;
+    *n = k.n;
+    return true;
+}

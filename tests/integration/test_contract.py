@@ -23,14 +23,18 @@ def test_every_documented_endpoint_is_served(shared_node):
 
 def test_every_served_v2_endpoint_is_documented(shared_node):
     documented = spec_paths()
-    probe = ["databases", "collections", "partitions", "aliases", "indexes", "entities"]
+    probe = ["databases", "collections", "partitions", "aliases", "indexes", "entities", "users",
+             "roles", "privilege_groups"]
     served = set()
     for group in probe:
         for action in ("create", "list", "describe", "drop", "has", "insert", "upsert", "delete",
                        "get", "query", "search", "hybrid_search", "flush", "compact",
                        "get_compaction_state", "rename", "load", "release", "get_stats",
                        "alter", "alter_properties", "drop_properties", "refresh_load",
-                       "get_load_state"):
+                       "get_load_state", "update_password", "grant_role", "revoke_role",
+                       "grant_privilege", "revoke_privilege", "grant_privilege_v2",
+                       "revoke_privilege_v2", "add_privileges_to_group",
+                       "remove_privileges_from_group"):
             path = "/v2/vectordb/%s/%s" % (group, action)
             if shared_node.post(path, b"{}").status != 404:
                 served.add(path)

@@ -86,3 +86,39 @@ def test_hybrid_errors(node):
     assert r.code != 0 and "nope" in r.message
     r = node.post("entities/search", {"collectionName": "hy", "data": q})
     assert r.code == 1100 and "multiple vector fields" in r.message
+
+
+def test_hybrid_grouping(node):
+    """Each sub-search is a grouping search; the fused hits are grouped again: groups in
+    order of their best fused hit, `limit` groups of at most `groupSize` hits."""
+    rng = setup_collection(node)
+    qa, qb = rng.normal(size=8).tolist(), rng.normal(size=4).tolist()
+    subs = [{"data": [qa], "annsField": "a", "limit": 2},
+            {"data": [qb], "annsField": "b", "limit": 2}]
+    sub_hits = []
+    for s in subs:
+        r = node.post("entities/search", {"collectionName": "hy", "annsField": s["annsField"],
+                                          "data": s["data"], "limit": 2,
+                                          "groupingField": "tag", "groupSize": 2})
+        assert r.code == 0 and len(r.data) == 4, r
+        sub_hits.append([h["id"] for h in r.data])
+    r = node.post("entities/hybrid_search", {"collectionName": "hy", "search": subs,
+                                             "rerank": {"strategy": "rrf", "params": {"k": 60}},
+                                             "limit": 2, "groupingField": "tag", "groupSize": 2,
+                                             "outputFields": ["tag"]})
+    assert r.code == 0, r
+    score = {}
+    for hits in sub_hits:
+        for rank, i in enumerate(hits, 1):
+            score[i] = score.get(i, 0) + 1 / (60 + rank)
+    fused = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
+    groups = {}
+    for i, _ in fused:
+        g = i % 3
+        if g in groups or len(groups) < 2:
+            groups.setdefault(g, [])
+            if len(groups[g]) < 2:
+                groups[g].append(i)
+    want = [i for v in groups.values() for i in v]  # group by group, best group first
+    assert [h["id"] for h in r.data] == want, (r.data, fused)
+    assert len({h["tag"] for h in r.data}) <= 2 and r["topks"] == [len(want)]

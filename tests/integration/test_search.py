@@ -165,3 +165,29 @@ def test_grouping_search(node):
     r = node.post("entities/search", {"collectionName": "g", "data": [q.tolist()],
                                       "groupingField": "v"})
     assert r.code == 1100
+
+
+@pytest.mark.parametrize("metric", ["L2", "COSINE"])
+def test_search_by_ids(node, metric):
+    """Milvus 2.6: `ids` instead of `data` searches with the stored vectors of those keys."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(400, 8)).astype(np.float32)
+    create(node, "byid", 8, metric)
+    insert(node, "byid", base)
+    r = node.post("entities/search", {"collectionName": "byid", "ids": [17, 3], "limit": 4})
+    assert r.code == 0, r
+    by_data = node.post("entities/search", {"collectionName": "byid", "limit": 4,
+                                            "data": [base[17].tolist(), base[3].tolist()]})
+    assert r.data == by_data.data and r["topks"] == [4, 4]
+    assert r.data[0]["id"] == 17 and r.data[4]["id"] == 3  # each key finds itself first
+    r = node.post("entities/search", {"collectionName": "byid", "ids": 250, "limit": 1,
+                                      "filter": "id != 250"})
+    assert r.code == 0 and r.data[0]["id"] != 250, r
+    r = node.post("entities/search", {"collectionName": "byid", "ids": [1], "data": [[0] * 8]})
+    assert r.code == 1100 and "mutually exclusive" in r.message, r
+    r = node.post("entities/search", {"collectionName": "byid", "ids": [1, 9999]})
+    assert r.code == 1100 and "ids[1]" in r.message, r
+    r = node.post("entities/search", {"collectionName": "byid", "ids": ["x"]})
+    assert r.code == 1806, r
+    r = node.post("entities/search", {"collectionName": "byid", "ids": []})
+    assert r.code == 1100, r

@@ -975,6 +975,58 @@ START_TEST(test_pk_values)
 }
 END_TEST
 
+/* qv_filter_field_values on field `field` of tschema: the values as "a b c" (Int64) or
+ * "'x' 'y'" (VarChar) in plan order, or NULL when the filter does not pin the field. */
+static void expect_field_vals(size_t field, const char *expr, const char *want)
+{
+    qv_filter *f;
+    qv_error err;
+    qv_value *v = NULL;
+    size_t n = 0, used = 0;
+    char got[256] = "";
+
+    ck_assert_msg(qv_filter_compile(&tschema, expr, strlen(expr), NULL, &f, &err) == QV_OK,
+                  "%s: %s", expr, err.msg);
+    if (!want) {
+        ck_assert_msg(!qv_filter_field_values(f, field, &v, &n), "%s: unexpected values", expr);
+    } else {
+        ck_assert_msg(qv_filter_field_values(f, field, &v, &n), "%s: no values", expr);
+        for (size_t i = 0; i < n; i++)
+            used += (size_t)(v[i].type == QV_TYPE_INT64
+                                 ? snprintf(got + used, sizeof got - used, "%s%lld",
+                                            i ? " " : "", (long long)v[i].u.i)
+                                 : snprintf(got + used, sizeof got - used, "%s'%.*s'",
+                                            i ? " " : "", (int)v[i].u.str.len, v[i].u.str.s));
+        ck_assert_msg(strcmp(got, want) == 0, "%s: got [%s] want [%s]", expr, got, want);
+    }
+    qv_free(v);
+    qv_filter_free(f);
+}
+
+START_TEST(test_field_values)
+{
+    const size_t i64 = 6, s = 9, i32 = 5;
+    expect_field_vals(i64, "i64 == 3", "3");
+    expect_field_vals(i64, "i64 in [5, 1, 5]", "1 5");
+    expect_field_vals(i64, "i64 in []", "");
+    expect_field_vals(i64, "i64 == 3 and id > 2", "3");
+    expect_field_vals(i64, "id > 2 and (i64 in [4, 9])", "4 9");
+    expect_field_vals(i64, "i64 == 3 or i64 in [7, 8]", "3 7 8");
+    expect_field_vals(i64, "(i64 == 1 and b) or i64 == 2", "1 2");
+    expect_field_vals(i64, "i64 == 3 or id == 4", NULL);
+    expect_field_vals(i64, "i64 != 3", NULL);
+    expect_field_vals(i64, "i64 not in [3]", NULL);
+    expect_field_vals(i64, "not (i64 == 3)", NULL);
+    expect_field_vals(i64, "i64 > 3", NULL);
+    expect_field_vals(i64, "i64 == 2.5", NULL);
+    expect_field_vals(i64, "", NULL);
+    expect_field_vals(s, "s == 'x'", "'x'");
+    expect_field_vals(s, "s in ['b', 'a'] and i64 > 0", "'a' 'b'");
+    expect_field_vals(s, "s like 'x%'", NULL);
+    expect_field_vals(i32, "i32 == 3", NULL); /* only Int64 and VarChar fields */
+}
+END_TEST
+
 START_TEST(test_plan_accessors)
 {
     qv_filter *f;
@@ -2364,6 +2416,7 @@ int main(void)
     tcase_add_test(tc, test_error_message_format);
     tcase_add_test(tc, test_templates);
     tcase_add_test(tc, test_pk_values);
+    tcase_add_test(tc, test_field_values);
     tcase_add_test(tc, test_plan_accessors);
     tcase_add_test(tc, test_batches);
     tcase_add_test(tc, test_limit_million_parens);

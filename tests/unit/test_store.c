@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "quiver/alloc.h"
 #include "quiver/store.h"
+#include "quiver/wal.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -250,6 +252,248 @@ START_TEST(test_search_matches_naive)
     }
     qv_coll_data_unref(c);
     qv_store_close(st);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+static void set_ttl(qv_collection_info *ci, const char *secs)
+{
+    if (secs)
+        ck_assert_int_eq(qv_kvlist_set(&ci->properties, "collection.ttl.seconds", secs), QV_OK);
+    else
+        qv_kvlist_remove(&ci->properties, "collection.ttl.seconds");
+}
+
+/* Open the store in dir (o NULL: defaults) and collection ci in it; close both. */
+static void open_coll(qv_io *io, const qv_store_opts *o, const qv_collection_info *ci,
+                      qv_store **st, qv_coll_data **c)
+{
+    ck_assert_int_eq(qv_store_open(dir, io, o, st, NULL), QV_OK);
+    ck_assert_int_eq(qv_store_get(*st, ci, c, NULL), QV_OK);
+}
+
+static void close_coll(qv_store *st, qv_coll_data *c)
+{
+    qv_coll_data_unref(c);
+    qv_store_close(st);
+}
+
+/* Insert ids [first, first + n) with tag into partition part (import: qv_coll_import). */
+static void put_rows(qv_coll_data *c, const qv_schema *s, bool import, int64_t part,
+                     const int64_t *parts, int64_t first, int n, int32_t tag)
+{
+    qv_rowbatch rows;
+    qv_error e;
+
+    make_rows(s, &rows, first, n, tag);
+    if (import)
+        ck_assert_msg(qv_coll_import(c, part, parts, &rows, &e) == QV_OK, "%s", e.msg);
+    else if (parts)
+        ck_assert_msg(qv_coll_write_routed(c, tag == 2, parts, &rows, &e) == QV_OK, "%s", e.msg);
+    else
+        ck_assert_msg(qv_coll_insert(c, part, &rows, &e) == QV_OK, "%s", e.msg);
+    qv_rowbatch_fini(&rows);
+}
+
+/* Hits of an L2 search for (0, 0) with k = 1000. */
+static size_t search_hits(qv_coll_data *c, const qv_schema *s)
+{
+    float q[2] = {0, 0};
+    qv_search_opts o = {.field = 1, .metric = QV_METRIC_L2, .queries = q, .nq = 1, .k = 1000};
+    qv_search_result r;
+    size_t n;
+
+    ck_assert_int_eq(qv_coll_search(c, s, &o, &r, NULL), QV_OK);
+    n = r.first[1];
+    qv_search_result_fini(&r);
+    return n;
+}
+
+/* collection.ttl.seconds: rows older than the TTL (by their write's time, kept in the WAL
+ * and in segment files) vanish from every read at once, stay expired across reopen, and
+ * compaction purges them. */
+START_TEST(test_ttl_expiry_and_purge)
+{
+    qv_io *io = test_open_io(_i);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    uint64_t purged = 0;
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    open_coll(io, NULL, &ci, &st, &c);
+    put_rows(c, &ci.schema, false, 1, NULL, 0, 100, 1); /* old rows: sealed ... */
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK);
+    put_rows(c, &ci.schema, false, 1, NULL, 100, 50, 1); /* ... and growing */
+    usleep(2200 * 1000);
+    put_rows(c, &ci.schema, false, 1, NULL, 150, 50, 2); /* new rows */
+    qv_coll_data_unref(c);
+
+    set_ttl(&ci, "2"); /* the old rows vanish at once */
+    ck_assert_int_eq(qv_store_get(st, &ci, &c, NULL), QV_OK);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 50);
+    ck_assert_uint_eq(qv_coll_count(c, 1), 50);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "id < 150"), 0);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 50);
+    ck_assert_uint_eq(search_hits(c, &ci.schema), 50);
+    close_coll(st, c);
+
+    /* reopen: the times come back from the segment file and the WAL */
+    open_coll(io, NULL, &ci, &st, &c);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 50);
+    ck_assert_int_eq(qv_coll_compact(c, &purged, NULL), QV_OK);
+    ck_assert_uint_eq(purged, 150);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 50);
+    close_coll(st, c);
+
+    /* purged for good: without the TTL they do not come back */
+    set_ttl(&ci, NULL);
+    open_coll(io, NULL, &ci, &st, &c);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 50);
+    ck_assert_uint_eq(search_hits(c, &ci.schema), 50);
+    close_coll(st, c);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+/* qv_coll_write_routed: each row lands in its own partition, across shards and reopen. */
+START_TEST(test_routed_write)
+{
+    qv_io *io = test_open_io(_i);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    int64_t parts[40];
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 3);
+    open_coll(io, NULL, &ci, &st, &c);
+    for (int i = 0; i < 40; i++)
+        parts[i] = 100 + i % 4;
+    put_rows(c, &ci.schema, false, 0, parts, 0, 40, 1);
+    for (int i = 0; i < 4; i++)
+        parts[i] = 100;
+    put_rows(c, &ci.schema, false, 0, parts, 0, 4, 2); /* upsert keys 0..3 into 100 */
+    for (int reopen = 0; reopen < 2; reopen++) {
+        if (reopen) {
+            close_coll(st, c);
+            open_coll(io, NULL, &ci, &st, &c);
+        }
+        ck_assert_uint_eq(qv_coll_count(c, -1), 40);
+        ck_assert_uint_eq(qv_coll_count(c, 100), 13);
+        ck_assert_uint_eq(qv_coll_count(c, 101), 9);
+        ck_assert_uint_eq(qv_coll_count(c, 103), 9);
+        ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 4);
+    }
+    close_coll(st, c);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+/* qv_coll_import: rows become sealed segments (at most segment_max_rows each) without a
+ * WAL record, replace stored keys, and survive reopen through the manifest alone. */
+START_TEST(test_import_sealed_segments)
+{
+    qv_io *io = test_open_io(_i);
+    qv_store_opts opts = QV_STORE_OPTS_DEFAULT;
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_store_seg_totals t;
+    int64_t parts[20];
+
+    opts.segment_max_rows = 30;
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 2);
+    open_coll(io, &opts, &ci, &st, &c);
+    put_rows(c, &ci.schema, false, 1, NULL, 0, 25, 1); /* growing; 40..49 replaced below */
+    put_rows(c, &ci.schema, false, 1, NULL, 25, 25, 1);
+    put_rows(c, &ci.schema, true, 9, NULL, 40, 100, 3);
+    for (int i = 0; i < 20; i++)
+        parts[i] = 20 + i % 2;
+    put_rows(c, &ci.schema, true, 0, parts, 300, 20, 4); /* per-row partitions */
+    put_rows(c, &ci.schema, false, 1, NULL, 200, 10, 2); /* writes go on after it */
+    qv_store_seg_totals_get(st, &t);
+    ck_assert_uint_eq(t.sealed_rows, 170); /* 50 sealed by the import, 100 + 20 imported */
+    ck_assert_uint_eq(t.growing_rows, 10);
+    ck_assert_uint_ge(t.sealed, 6);        /* 100 rows over 2 shards in <= 30-row segments */
+    for (int reopen = 0; reopen < 2; reopen++) {
+        if (reopen) {
+            close_coll(st, c);
+            open_coll(io, &opts, &ci, &st, &c);
+        }
+        ck_assert_uint_eq(qv_coll_count(c, -1), 170);
+        ck_assert_uint_eq(qv_coll_count(c, 9), 100);
+        ck_assert_uint_eq(qv_coll_count(c, 1), 50);
+        ck_assert_uint_eq(qv_coll_count(c, 21), 10);
+        ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 1"), 40);
+        ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 3 and id < 50"), 10);
+        ck_assert_uint_eq(search_hits(c, &ci.schema), 170);
+    }
+    close_coll(st, c);
+    qv_collection_info_fini(&ci);
+    qv_io_free(io);
+    test_rmtree(dir);
+}
+END_TEST
+
+/* A WAL written before row times existed (record types 1 and 2: partition id, parts)
+ * still replays; its rows have no time and never expire. */
+START_TEST(test_v1_records_replay)
+{
+    qv_io *io = test_open_io(0);
+    qv_store *st;
+    qv_collection_info ci;
+    qv_coll_data *c;
+    qv_rowbatch rows;
+    qv_wal *w;
+    qv_buf rec;
+    char wal_dir[512];
+    qv_wal_opts o = {.dir = wal_dir, .io = io};
+
+    test_mkdtemp(dir, sizeof dir);
+    make_info(&ci, 1);
+    snprintf(wal_dir, sizeof wal_dir, "%s/collections", dir);
+    ck_assert_int_eq(qv_io_mkdir(io, wal_dir, NULL), QV_OK);
+    strcat(wal_dir, "/42");
+    ck_assert_int_eq(qv_io_mkdir(io, wal_dir, NULL), QV_OK);
+    strcat(wal_dir, "/wal");
+    ck_assert_int_eq(qv_wal_open(&o, NULL, NULL, &w, NULL), QV_OK);
+    for (int type = 1; type <= 2; type++) { /* INSERT_V1 ids 0..9, UPSERT_V1 ids 5..14 */
+        size_t len_at;
+        make_rows(&ci.schema, &rows, type == 1 ? 0 : 5, 10, type);
+        qv_buf_init(&rec);
+        qv_buf_put_u64(&rec, 7);
+        qv_buf_put_u32(&rec, 1);
+        qv_buf_put_u32(&rec, 0);
+        len_at = rec.len;
+        qv_buf_put_u64(&rec, 0);
+        qv_rowbatch_encode(&rows, &rec);
+        qv_store_le64(rec.data + len_at, rec.len - len_at - 8);
+        ck_assert_int_eq(qv_wal_append(w, (uint8_t)type, rec.data, rec.len, NULL, NULL), QV_OK);
+        qv_buf_fini(&rec);
+        qv_rowbatch_fini(&rows);
+    }
+    ck_assert_int_eq(qv_wal_sync(w, UINT64_MAX, NULL), QV_OK);
+    qv_wal_close(w);
+    set_ttl(&ci, "1");
+    open_coll(io, NULL, &ci, &st, &c);
+    ck_assert_uint_eq(qv_coll_count(c, 7), 15);
+    ck_assert_uint_eq(count_where(c, &ci.schema, "tag == 2"), 10);
+    put_rows(c, &ci.schema, false, 7, NULL, 100, 5, 3); /* new records: type 4 */
+    ck_assert_int_eq(qv_coll_flush(c, NULL), QV_OK);
+    close_coll(st, c);
+    usleep(1100 * 1000);
+    open_coll(io, NULL, &ci, &st, &c);
+    ck_assert_uint_eq(qv_coll_count(c, -1), 15); /* the new rows expired, the old ones not */
+    close_coll(st, c);
     qv_collection_info_fini(&ci);
     qv_io_free(io);
     test_rmtree(dir);
@@ -520,6 +764,10 @@ int main(void)
     tcase_add_loop_test(tc, test_tombstones_across_seal_and_compaction, 0, QV_IO_BACKEND_COUNT);
     tcase_add_test(tc, test_growing_budget_seals);
     tcase_add_loop_test(tc, test_seal_failure_loses_nothing, 0, 4);
+    tcase_add_loop_test(tc, test_ttl_expiry_and_purge, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_routed_write, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_import_sealed_segments, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_test(tc, test_v1_records_replay);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

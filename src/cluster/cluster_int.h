@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cluster_int.h - shared by the cluster module's files. */
+#ifndef QUIVER_CLUSTER_INT_H
+#define QUIVER_CLUSTER_INT_H
+
+#include <pthread.h>
+
+#include "quiver/cluster.h"
+
+#define QV_CLUSTER_MAX_ID 48
+
+typedef struct cluster_peer {
+    char id[QV_CLUSTER_MAX_ID + 1];
+    char url[256];
+    qv_peer_state state; /* guarded by the cluster lock; the self entry is not used */
+} cluster_peer;
+
+struct qv_cluster {
+    pthread_mutex_t lock; /* guards peer states, self_ready, stopping */
+    pthread_cond_t wake;
+    cluster_peer peers[QV_CLUSTER_MAX_PEERS]; /* sorted by id */
+    size_t npeers, self;
+    size_t replication, write_quorum;
+    int heartbeat_ms, timeout_ms;
+    bool allow_partial;
+    bool self_ready;
+    char secret[256];
+    pthread_t heartbeat;
+    bool running, stopping;
+    void (*tick)(void *);
+    void *tick_ctx;
+};
+
+uint64_t cluster_now_ms(void); /* CLOCK_REALTIME */
+
+#endif
