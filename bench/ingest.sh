@@ -192,7 +192,7 @@ for dim in $DIMS; do
         inserted=$(curl -s "$URL/metrics" | awk '$1 == "quiver_rows_inserted_total" {print $2}')
         [ "${inserted:-0}" = "$((ok * BATCH))" ] ||
             log "WARNING: server counted ${inserted:-?} rows inserted, client $((ok * BATCH))"
-        # Busiest server threads: MHD-worker = HTTP (decode, WAL, apply), quiverd = index
+        # Busiest server threads: MHD-single = HTTP worker (decode, WAL, apply), quiverd = index
         # builder / checkpoints (and main), iou-wrk = io_uring workers doing the WAL writes.
         THREAD_NOTES+=("$(printf '%5d %7d  ' "$dim" "$nc")$(awk -v hz="$HZ" -v secs="$secs" '
             NR == FNR { t0[$1] = $3; next }

@@ -127,7 +127,7 @@ now() { date +%s.%N; }
 worker_ticks() { # "tid ticks" per HTTP worker thread of the server
     local t
     for t in /proc/"$SPID"/task/*; do
-        [ "$(cat "$t/comm" 2>/dev/null)" = MHD-worker ] || continue
+        [ "$(cat "$t/comm" 2>/dev/null)" = MHD-single ] || continue
         echo "$(basename "$t") $(awk '{print $14 + $15}' "$t/stat")"
     done | sort
 }

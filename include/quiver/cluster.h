@@ -95,6 +95,12 @@ typedef struct qv_peer_call {
     char error[160];
 } qv_peer_call;
 
+/* Count every peer request in requests{peer,code} (code: the HTTP status, or "error" when
+ * no response came) and time it in duration{peer,code}; NULL families count nothing.
+ * Call before qv_cluster_start. */
+struct qv_metric;
+void qv_cluster_set_metrics(qv_cluster *c, struct qv_metric *requests, struct qv_metric *duration);
+
 /* Send every call at once (libcurl multi, keep-alive connections cached per thread) and
  * wait for all of them, at most timeout_ms. Liveness is updated from the outcome. */
 void qv_cluster_call(qv_cluster *c, qv_peer_call *calls, size_t n, int timeout_ms);

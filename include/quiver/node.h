@@ -38,6 +38,7 @@ typedef struct qv_node_metrics {
     qv_metric *segments, *segment_rows; /* state: sealed, growing */
     qv_metric *growing_bytes, *seals, *compactions, *rows_purged, *segment_files,
         *segment_bytes, *admit_waits, *admit_timeouts;
+    qv_metric *peer_requests, *peer_duration; /* peer, code */
 } qv_node_metrics;
 
 #define QV_COMPACTION_JOBS 256

@@ -79,6 +79,10 @@ static const struct {
     F(wal_torn_tails, FAMILY_COUNTER, "quiver_wal_torn_tails_repaired_total",
       "Torn WAL tails truncated at open.", NULL),
     F(wal_files, FAMILY_GAUGE, "quiver_wal_files", "WAL files on disk.", NULL),
+    F(peer_requests, FAMILY_COUNTER, "quiver_peer_requests_total",
+      "Requests to cluster peers by peer and HTTP status (error: no response).", "peer,code"),
+    F(peer_duration, FAMILY_LATENCY, "quiver_peer_request_duration_seconds",
+      "Latency of requests to cluster peers.", "peer,code"),
     F(segments, FAMILY_GAUGE, "quiver_segments", "Segments of open collections by state.",
       "state"),
     F(segment_rows, FAMILY_GAUGE, "quiver_segment_rows",
@@ -175,15 +179,22 @@ static qv_err open_store(qv_node *n, qv_error *err)
     return qv_store_open(cfg->server_data_dir, n->io, &o, &n->store, err);
 }
 
-/* Peers from cluster.peers (none: n->cluster stays NULL); the heartbeat starts at once. */
+/* Peers from cluster.peers (none: n->cluster stays NULL). */
 static qv_err open_cluster(qv_node *n, qv_error *err)
 {
     char url[300];
-    qv_err rc;
 
-    snprintf(url, sizeof url, "http://%s", n->cfg->server_listen);
-    if ((rc = qv_cluster_open(n->cfg, n->node_id, url, &n->cluster, err)) != QV_OK || !n->cluster)
-        return rc;
+    snprintf(url, sizeof url, "%s://%s", n->cfg->server_tls_cert_file[0] ? "https" : "http",
+             n->cfg->server_listen);
+    return qv_cluster_open(n->cfg, n->node_id, url, &n->cluster, err);
+}
+
+/* The heartbeat starts once the metrics it counts into exist. */
+static qv_err start_cluster(qv_node *n, qv_error *err)
+{
+    if (!n->cluster)
+        return QV_OK;
+    qv_cluster_set_metrics(n->cluster, n->m.peer_requests, n->m.peer_duration);
     return qv_cluster_start(n->cluster, api_cluster_tick, n, err);
 }
 
@@ -224,7 +235,7 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = register_metrics(n, err)) != QV_OK)
+    if ((rc = register_metrics(n, err)) != QV_OK || (rc = start_cluster(n, err)) != QV_OK)
         goto fail;
     qv_log_info("node", "node %s: data %s, io backend %s, allocator %s, catalog version %llu",
                 n->node_id, cfg->server_data_dir, qv_io_backend_name(n->io), qv_alloc_name(),

@@ -25,10 +25,12 @@ struct qv_cluster {
     bool allow_partial;
     bool self_ready;
     char secret[256];
+    char ca_file[512]; /* https:// peers are verified against it ("" : the system store) */
     pthread_t heartbeat;
     bool running, stopping;
     void (*tick)(void *);
     void *tick_ctx;
+    struct qv_metric *m_requests, *m_duration; /* peer,code and peer; NULL: none */
 };
 
 uint64_t cluster_now_ms(void); /* CLOCK_REALTIME */

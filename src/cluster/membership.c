@@ -118,6 +118,8 @@ qv_err qv_cluster_open(const qv_config *cfg, const char *self_id, const char *se
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     snprintf(c->secret, sizeof c->secret, "%s", cfg->cluster_secret);
+    snprintf(c->ca_file, sizeof c->ca_file, "%s",
+             cfg->cluster_tls_ca_file[0] ? cfg->cluster_tls_ca_file : cfg->server_tls_cert_file);
     if ((rc = parse_peers(c, cfg->cluster_peers, err)) == QV_OK) {
         bool have = false;
         for (size_t i = 0; i < c->npeers; i++)
@@ -147,6 +149,12 @@ qv_err qv_cluster_open(const qv_config *cfg, const char *self_id, const char *se
                 c->npeers, c->replication, c->write_quorum);
     *out = c;
     return QV_OK;
+}
+
+void qv_cluster_set_metrics(qv_cluster *c, struct qv_metric *requests, struct qv_metric *duration)
+{
+    c->m_requests = requests;
+    c->m_duration = duration;
 }
 
 size_t qv_cluster_size(const qv_cluster *c) { return c->npeers; }

@@ -11,11 +11,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "cluster/cluster_int.h"
 #include "quiver/alloc.h"
+#include "quiver/metrics.h"
 
 #define MAX_RESPONSE_BYTES ((size_t)1 << 30)
 
@@ -68,6 +70,8 @@ static bool prepare(qv_cluster *c, CURLM *m, qv_peer_call *call, int timeout_ms,
     curl_easy_setopt(out->easy, CURLOPT_PRIVATE, call);
     curl_easy_setopt(out->easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(out->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (!strncmp(url, "https://", 8) && c->ca_file[0])
+        curl_easy_setopt(out->easy, CURLOPT_CAINFO, c->ca_file); /* host names checked too */
     curl_easy_setopt(out->easy, CURLOPT_FORBID_REUSE, 1L);
     if (post) {
         curl_easy_setopt(out->easy, CURLOPT_POST, 1L);
@@ -98,8 +102,32 @@ struct qv_peer_batch {
     qv_cluster *c;
     qv_peer_call *calls;
     size_t n;
+    uint64_t start_ns;
     prepared p[];
 };
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* quiver_peer_requests_total{peer,code} and the latency histogram of a finished call. */
+static void count_call(qv_cluster *c, const qv_peer_call *call, double seconds)
+{
+    char code[16];
+    const char *labels[2] = {c->peers[call->peer].id, code};
+
+    if (!c->m_requests)
+        return;
+    if (call->ok)
+        snprintf(code, sizeof code, "%ld", call->status);
+    else
+        snprintf(code, sizeof code, "error");
+    qv_series_add(qv_metric_series(c->m_requests, labels), 1);
+    qv_series_observe(qv_metric_series(c->m_duration, labels), seconds);
+}
 
 qv_peer_batch *qv_cluster_call_begin(qv_cluster *c, qv_peer_call *calls, size_t n,
                                      int timeout_ms)
@@ -122,6 +150,7 @@ qv_peer_batch *qv_cluster_call_begin(qv_cluster *c, qv_peer_call *calls, size_t 
         b->c = c;
         b->calls = calls;
         b->n = n;
+        b->start_ns = now_ns();
     }
     if (tl_multi)
         curl_multi_perform(tl_multi, &running); /* connect and send what fits */
@@ -147,6 +176,7 @@ void qv_cluster_call_end(qv_peer_batch *b)
             curl_easy_cleanup(b->p[i].easy);
         }
         curl_slist_free_all(b->p[i].headers);
+        count_call(b->c, &b->calls[i], (double)(now_ns() - b->start_ns) / 1e9);
         /* 401: something answers there, but it does not take us for a peer */
         qv_cluster_mark(b->c, b->calls[i].peer, b->calls[i].ok && b->calls[i].status != 401);
     }

@@ -4,15 +4,29 @@
 #define QUIVER_HTTP_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "quiver/api.h"
 #include "quiver/http.h"
 
+/* One HTTP worker: a libmicrohttpd daemon with its own epoll thread. */
+typedef struct http_worker {
+    struct MHD_Daemon *daemon;
+    atomic_int conns; /* open connections */
+} http_worker;
+
 struct qv_http_server {
     qv_node *node;
-    struct MHD_Daemon *daemon;
+    http_worker *workers; /* listener.c */
+    unsigned nworkers;
+    atomic_uint next_worker;
+    int listen_fd;
+    pthread_t acceptor;
+    bool acceptor_running;
+    atomic_bool accept_stop;
     uint16_t port;
     atomic_int inflight;          /* every request, for the drain */
     atomic_int admitted;          /* requests counted against server.max_inflight */
@@ -36,6 +50,24 @@ typedef struct http_conn {
     uint64_t start_ns;
     char request_id[65];
 } http_conn;
+
+/* listener.c: the listen socket, an acceptor thread handing each connection to the
+ * worker with the fewest, and the workers. */
+typedef struct http_listen_opts {
+    const struct sockaddr_storage *addr;
+    bool ipv6;
+    const char *listen_text;  /* for messages */
+    unsigned workers, max_connections, idle_timeout_s;
+    unsigned flags;           /* extra MHD flags (TLS, turbo, error log) */
+    struct MHD_OptionItem *tls;
+    MHD_AccessHandlerCallback on_request;
+    MHD_RequestCompletedCallback on_completed;
+    MHD_LogCallback on_log;
+} http_listen_opts;
+
+qv_err http_listener_start(qv_http_server *s, const http_listen_opts *o, qv_error *err);
+void http_listener_quiesce(qv_http_server *s); /* stop accepting; open connections go on */
+void http_listener_stop(qv_http_server *s);
 
 /* Append an upload chunk unless over the limit (then drop it and mark too_big). */
 void http_body_append(http_conn *hc, const char *data, size_t n, uint64_t limit);

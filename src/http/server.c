@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* server.c - libmicrohttpd daemon (epoll, internal thread pool) and the request
+/* server.c - the HTTP server (workers and acceptor in listener.c) and the request
  * life cycle: first callback (limits, request id, preflight), upload chunks
  * (streamed into the body buffer or discarded past the limit), final callback
  * (decode, route, handler, envelope, metrics, access log). */
@@ -347,9 +347,6 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
     unsigned threads = cfg->server_threads > 0 ? (unsigned)cfg->server_threads
                                                : (unsigned)sysconf(_SC_NPROCESSORS_ONLN) *
                                                      (node->cluster ? 4 : 1);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-    const union MHD_DaemonInfo *info;
     qv_err rc;
 
     if ((rc = resolve_listen(cfg->server_listen, &ss, &ipv6, err)) != QV_OK)
@@ -357,6 +354,7 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
     if (!(s = qv_calloc(1, sizeof *s)))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     s->node = node;
+    s->listen_fd = -1;
     atomic_init(&s->inflight, 0);
     atomic_init(&s->admitted, 0);
     atomic_init(&s->next_request_id, 1);
@@ -370,27 +368,17 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
         {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(
-        flags | (ipv6 ? MHD_USE_IPv6 : 0) | (s->tls_key ? MHD_USE_TLS : 0), 0, NULL, NULL,
-        on_request, s,
-        MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads ? threads : 1u,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->server_idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_END);
-    if (!s->daemon) {
-        bool https = s->tls_key != NULL;
+    http_listen_opts lo = {
+        .addr = &ss, .ipv6 = ipv6, .listen_text = cfg->server_listen,
+        .workers = threads ? threads : 1u, .max_connections = (unsigned)cfg->server_max_connections,
+        .idle_timeout_s = (unsigned)cfg->server_idle_timeout_s,
+        .flags = MHD_USE_ERROR_LOG | MHD_USE_TURBO | (ipv6 ? MHD_USE_IPv6 : 0) |
+                 (s->tls_key ? MHD_USE_TLS : 0),
+        .tls = tls, .on_request = on_request, .on_completed = on_completed, .on_log = on_mhd_log};
+    if ((rc = http_listener_start(s, &lo, err)) != QV_OK) {
         free_server(s);
-        return qv_error_set(err, QV_EUNAVAIL, "cannot listen on %s (%s)", cfg->server_listen,
-                            https ? "address in use, or server.tls_cert_file/tls_key_file is not "
-                                    "a usable PEM certificate and key pair"
-                                  : "address in use?");
+        return rc;
     }
-    info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : 0;
     qv_log_info("http", "listening on %s (%s, port %u, %u threads, body limit %llu bytes, at most "
                 "%lld requests in flight)", cfg->server_listen, s->tls_key ? "https" : "http",
                 s->port, threads, (unsigned long long)cfg->server_body_limit_bytes,
@@ -404,10 +392,8 @@ uint16_t qv_http_port(const qv_http_server *s) { return s->port; }
 int qv_http_drain(qv_http_server *s, int timeout_ms)
 {
     int waited = 0, left;
-    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
 
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    http_listener_quiesce(s);
     while ((left = atomic_load(&s->inflight)) > 0 && waited < timeout_ms) {
         usleep(10000);
         waited += 10;
@@ -419,6 +405,6 @@ void qv_http_stop(qv_http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
+    http_listener_stop(s);
     free_server(s);
 }

@@ -336,3 +336,50 @@ def test_shard_without_owner_fails_or_is_reported_missing(node_factory):
     r = requests.post(cl["a"].url + "/v2/vectordb/entities/search", data=json.dumps(q))
     assert r.json()["code"] == 0 and len(r.json()["data"]) == 5, r.text
     assert r.headers["X-Quiver-Missing-Shards"] == ",".join(map(str, gone))
+
+
+def test_peers_over_https_and_peer_metrics(node_factory, tmp_path):
+    from test_tls import make_cert
+    cert, key = make_cert(tmp_path)
+    ports = {"a": free_port(), "b": free_port()}
+    peers = ",".join("%s=https://127.0.0.1:%d" % kv for kv in ports.items())
+    urls = {k: "https://127.0.0.1:%d" % p for k, p in ports.items()}
+    nodes = {}
+    for name, port in ports.items():
+        env = {"QUIVER__CLUSTER__PEERS": peers, "QUIVER__CLUSTER__SECRET": SECRET,
+               "QUIVER__NODE__ID": name, "QUIVER__CLUSTER__HEARTBEAT_MS": "200"}
+        nodes[name] = node_factory(name, env=env, port=port, start=False,
+                                   flags=["--server.tls_cert_file", cert,
+                                          "--server.tls_key_file", key])
+        nodes[name].start(wait=False)
+
+    def call(name, path, body=None):
+        url = urls[name] + path
+        if body is None:
+            return requests.get(url, verify=str(cert), timeout=10)
+        return requests.post(url, data=json.dumps(body), verify=str(cert), timeout=10)
+
+    deadline = time.time() + 30
+    for name in nodes:
+        while True:
+            try:
+                if call(name, "/readyz").status_code == 200:
+                    members = call(name, "/cluster").json()["data"]["members"]
+                    if all(m["live"] and m["ready"] for m in members):
+                        break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline, nodes[name].log_tail()
+            time.sleep(0.1)
+    v2 = "/v2/vectordb/"
+    r = call("b", v2 + "collections/create", {"collectionName": "t", "schema": SCHEMA,
+                                              "params": {"shardsNum": 4}, "indexParams": [
+                                                  {"fieldName": "v", "metricType": "L2"}]})
+    assert r.json()["code"] == 0, r.text
+    r = call("a", v2 + "entities/insert", {"collectionName": "t", "data": rows(0, 100)})
+    assert r.json()["code"] == 0, r.text
+    r = call("b", v2 + "entities/query", {"collectionName": "t", "outputFields": ["count(*)"]})
+    assert r.json()["data"] == [{"count(*)": 100}], r.text
+    text = call("a", "/metrics").text
+    assert 'quiver_peer_requests_total{peer="b",code="200"}' in text, text[-2000:]
+    assert 'quiver_peer_request_duration_seconds_count{peer="b",code="200"}' in text
