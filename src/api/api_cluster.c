@@ -285,12 +285,31 @@ static bool heard_from_all(qv_node *n)
     return all || n->start_ms + grace < (uint64_t)time(NULL) * 1000;
 }
 
+/* A tick long after the previous one: this process was stopped (SIGSTOP, a stall) for
+ * longer than peers wait, so they have written without us: catch up again. */
+static void notice_pause(qv_node *n)
+{
+    static _Thread_local uint64_t last_ms; /* the heartbeat thread's own */
+    struct timespec ts;
+    uint64_t now, limit = (uint64_t)qv_cluster_timeout_ms(n->cluster);
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (last_ms && now > last_ms + limit) {
+        qv_log_warn("cluster", "no heartbeat for %llu ms (was this process stopped?): "
+                    "catching up with the peers again", (unsigned long long)(now - last_ms));
+        qv_cluster_set_ready(n->cluster, false);
+    }
+    last_ms = now;
+}
+
 void api_cluster_tick(void *node)
 {
     static _Thread_local unsigned ticks; /* the heartbeat thread's own */
     qv_node *n = node;
     qv_peer_state self;
 
+    notice_pause(n);
     catch_up_catalog(n);
     qv_cluster_peer_state(n->cluster, qv_cluster_self(n->cluster), &self);
     if (!self.ready) {

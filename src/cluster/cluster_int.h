@@ -24,6 +24,7 @@ struct qv_cluster {
     int heartbeat_ms, timeout_ms;
     bool allow_partial;
     bool self_ready;
+    _Atomic uint64_t last_round_ms; /* CLOCK_REALTIME ms of the heartbeat's last round */
     char secret[256];
     char ca_file[512]; /* https:// peers are verified against it ("" : the system store) */
     pthread_t heartbeat;

@@ -60,6 +60,7 @@ static void *heartbeat_main(void *arg)
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         pthread_mutex_unlock(&c->lock);
+        atomic_store(&c->last_round_ms, cluster_now_ms());
         ping_all(c);
         if (c->tick)
             c->tick(c->tick_ctx);

@@ -171,9 +171,11 @@ void qv_cluster_peer_state(qv_cluster *c, size_t i, qv_peer_state *out)
     pthread_mutex_lock(&c->lock);
     *out = c->peers[i].state;
     if (i == c->self) {
+        uint64_t now = cluster_now_ms(), round = atomic_load(&c->last_round_ms);
         out->live = true;
-        out->ready = c->self_ready;
-        out->last_ok_ms = cluster_now_ms();
+        /* a stale heartbeat means this process was stopped: peers wrote without us */
+        out->ready = c->self_ready && (!round || now <= round + (uint64_t)c->timeout_ms + 1000);
+        out->last_ok_ms = now;
     }
     pthread_mutex_unlock(&c->lock);
 }

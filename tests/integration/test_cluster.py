@@ -383,3 +383,24 @@ def test_peers_over_https_and_peer_metrics(node_factory, tmp_path):
     text = call("a", "/metrics").text
     assert 'quiver_peer_requests_total{peer="b",code="200"}' in text, text[-2000:]
     assert 'quiver_peer_request_duration_seconds_count{peer="b",code="200"}' in text
+
+
+def test_stopped_node_catches_up_after_sigcont(cluster3):
+    """A node frozen (SIGSTOP) longer than the peer timeout misses writes; when it runs
+    again it reports itself not ready until it has copied them, then answers the same."""
+    import signal
+    a, c = cluster3["a"], cluster3["c"]
+    create(a)
+    insert(a, rows(0, 200))
+    c.proc.send_signal(signal.SIGSTOP)
+    try:
+        time.sleep(2.5)  # peer timeout 1.5 s: a and b stop waiting for c
+        insert(a, rows(200, 400))
+        assert a.post("entities/delete", {"collectionName": "cc",
+                                          "filter": "id < 50"}).code == 0
+    finally:
+        c.proc.send_signal(signal.SIGCONT)
+    cluster3.settle()
+    assert count(c) == count(a) == 350
+    q = {"collectionName": "cc", "data": [[0.1] * 8], "limit": 10}
+    assert c.post("entities/search", q).json == a.post("entities/search", q).json
