@@ -18,6 +18,10 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
 
-# One closing line over both runs: "N passed, N failed".
-scripts/test_summary.sh build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+# Fuzzing (reliability suite, docs/reliability.md): each libFuzzer target for 20 s.
+tests/fuzz/run.sh 20 || status=1
+
+# One closing line over every run: "N passed, N failed".
+scripts/test_summary.sh build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+  build-fuzz/testlog.json
 exit $status

@@ -59,6 +59,14 @@ bool qv_cluster_allow_partial(const qv_cluster *c);
 void qv_cluster_set_ready(qv_cluster *c, bool ready);
 /* A peer answered (or failed) a request: liveness follows at once. */
 void qv_cluster_mark(qv_cluster *c, size_t peer, bool ok);
+/* A write of ours went on without peer (down, or its replication failed): it is read from
+ * by no one until it has caught up. Our next ping to it carries X-Quiver-Resync. */
+void qv_cluster_note_missed(qv_cluster *c, size_t peer);
+/* This node missed writes (a peer said so, or it was paused): not ready until a catch-up
+ * that starts after this call completes. qv_cluster_resyncs counts the calls, so a
+ * catch-up can tell whether it began after the last one. */
+void qv_cluster_resync(qv_cluster *c, const char *why);
+uint64_t qv_cluster_resyncs(qv_cluster *c);
 
 /* Rendezvous score of node_id for shard `shard` of collection coll: SplitMix64 finaliser
  * of FNV-1a-64(node id bytes) XOR SplitMix64(coll * 2^32 + shard). Part of the wire and

@@ -21,6 +21,9 @@ qv_err qv_crypto_pbkdf2_sha256(const void *pw, size_t pw_len, const void *salt, 
 /* SHA-256 of a || b (b may be NULL with b_len 0). */
 void qv_crypto_sha256(const void *a, size_t a_len, const void *b, size_t b_len,
                       uint8_t out[QV_SHA256_BYTES]);
+/* HMAC-SHA256 (RFC 2104) of msg under key (any length; S3 SigV4 chains binary keys). */
+void qv_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                           uint8_t out[QV_SHA256_BYTES]);
 /* n bytes from the OS CSPRNG (RAND_bytes); QV_EINTERNAL when none is available. */
 qv_err qv_crypto_random(void *out, size_t n, qv_error *err);
 /* Equal without a data-dependent early exit (CRYPTO_memcmp). */

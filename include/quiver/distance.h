@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* quiver/distance.h - float32 distance kernels (scalar, AVX2+FMA, AVX-512F) and
- * brute-force top-k over a contiguous block of vectors.
+/* quiver/distance.h - distance kernels (scalar, AVX2+FMA+F16C, AVX-512F) over float32,
+ * half-precision (IEEE binary16 "float16" and bfloat16, converted to float32 inside the
+ * kernels) and binary vectors (popcount Hamming and Jaccard), and brute-force top-k over
+ * a contiguous block of float32 vectors.
  *
  * Each instruction set has its own kernel table, compiled in its own
  * translation unit with its own -m flags. The active table is picked once, on
@@ -48,6 +50,25 @@ typedef struct qv_distance_kernels {
     float (*norm_sq)(const float *a, size_t d);
     void (*l2sq_batch)(const float *q, const float *x, size_t n, size_t d, float *out);
     void (*ip_batch)(const float *q, const float *x, size_t n, size_t d, float *out);
+    /* Half-precision rows: x holds n rows of d little-endian binary16 (f16) or bfloat16
+     * (bf16) values; the query q is float32. Each value is widened to float32 exactly and
+     * the sums run in float32, so results equal the float32 kernels over the widened
+     * rows up to summation order. */
+    void (*l2sq_f16_batch)(const float *q, const uint16_t *x, size_t n, size_t d, float *out);
+    void (*ip_f16_batch)(const float *q, const uint16_t *x, size_t n, size_t d, float *out);
+    float (*norm_sq_f16)(const uint16_t *x, size_t d);
+    void (*l2sq_bf16_batch)(const float *q, const uint16_t *x, size_t n, size_t d, float *out);
+    void (*ip_bf16_batch)(const float *q, const uint16_t *x, size_t n, size_t d, float *out);
+    float (*norm_sq_bf16)(const uint16_t *x, size_t d);
+    void (*f16_to_f32)(const uint16_t *x, size_t n, float *out);  /* widen n values */
+    void (*bf16_to_f32)(const uint16_t *x, size_t n, float *out);
+    /* Binary rows of `bytes` bytes each (bit i of a vector is bit i%8 of byte i/8):
+     * Hamming distance (differing bits) and Jaccard distance 1 - |q&x| / |q|x| (0 when
+     * both are all zero), as Milvus defines them. Exact on every table. */
+    void (*hamming_batch)(const uint8_t *q, const uint8_t *x, size_t n, size_t bytes,
+                          float *out);
+    void (*jaccard_batch)(const uint8_t *q, const uint8_t *x, size_t n, size_t bytes,
+                          float *out);
 } qv_distance_kernels;
 
 /* Kernel table for isa, or NULL when this build or this CPU lacks it. */
@@ -70,6 +91,13 @@ bool qv_distance_normalize(float *x, size_t d);
 void qv_distance_l2_batch(const float *q, const float *x, size_t n, size_t d, float *out);
 /* out[i] = <q, x_i> for the n rows of x. */
 void qv_distance_ip_batch(const float *q, const float *x, size_t n, size_t d, float *out);
+
+/* Scalar conversions: float32 to binary16 / bfloat16 rounds to nearest even (overflow
+ * gives infinity; NaN stays NaN); the widening conversions are exact. */
+uint16_t qv_f32_to_f16(float f);
+float qv_f16_to_f32(uint16_t h);
+uint16_t qv_f32_to_bf16(float f);
+float qv_bf16_to_f32(uint16_t h);
 
 /* Exact k-nearest search of one query over a contiguous block of rows. */
 typedef struct qv_distance_knn {

@@ -127,6 +127,36 @@ qv_err qv_faiss_deserialize(const void *data, size_t len, unsigned flags, FaissI
 /* Deep copy (faiss::clone_index) that keeps Quiver kernel storage. */
 qv_err qv_faiss_clone(const FaissIndex *index, FaissIndex **out, qv_error *err);
 
+/* ---- binary IVF (faiss::IndexBinaryIVF over an IndexBinaryFlat quantizer) ------------- */
+
+/* FAISS's C API has no binary indexes; these wrap the one Quiver uses. Vectors are
+ * d_bits / 8 bytes; list assignment uses Hamming distance (FAISS's binary k-means). */
+typedef struct qv_faiss_binary qv_faiss_binary; /* opaque */
+
+qv_err qv_faiss_binary_ivf_new(int d_bits, int nlist, qv_faiss_binary **out, qv_error *err);
+qv_err qv_faiss_binary_train(qv_faiss_binary *ix, int64_t n, const uint8_t *x, qv_error *err);
+qv_err qv_faiss_binary_add(qv_faiss_binary *ix, int64_t n, const uint8_t *x, qv_error *err);
+int64_t qv_faiss_binary_ntotal(const qv_faiss_binary *ix);
+
+typedef struct qv_faiss_binary_search_opts {
+    size_t nprobe;         /* lists scanned per query; 0: 16 (at most nlist) */
+    bool jaccard;          /* rank by Jaccard distance, else by Hamming distance */
+    const uint64_t *allow; /* optional bitmap of allowed ids (as qv_faiss_search_opts) */
+    size_t allow_bits;
+} qv_faiss_binary_search_opts;
+
+/* k nearest of n queries: the nprobe closest lists (by Hamming distance to their
+ * centroids) are scanned with Quiver's popcount kernels under the metric asked for;
+ * distances ascending, ties by id, label -1 past the hits found. */
+qv_err qv_faiss_binary_search(const qv_faiss_binary *ix, int64_t n, const uint8_t *x, int64_t k,
+                              const qv_faiss_binary_search_opts *o, float *distances,
+                              int64_t *labels, qv_error *err);
+/* FAISS's binary file format (write_index_binary / read_index_binary), in memory. */
+qv_err qv_faiss_binary_serialize(const qv_faiss_binary *ix, qv_buf *out, qv_error *err);
+qv_err qv_faiss_binary_deserialize(const void *data, size_t len, qv_faiss_binary **out,
+                                   qv_error *err);
+void qv_faiss_binary_free(qv_faiss_binary *ix); /* NULL is a no-op */
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,7 +28,10 @@
  * Paths: `f["a"]["b"]`, `f["arr"][0]` on JSON fields and $meta, `arr[2]` on Array fields.
  * Functions (name case-insensitive): json_contains / array_contains (x, value),
  * json_contains_all / array_contains_all (x, list), json_contains_any /
- * array_contains_any (x, list), array_length(x). like: % any run, _ one character,
+ * array_contains_any (x, list), array_length(x), text_match(f, 'text'[,
+ * minimum_should_match=n]) on a VarChar field with enable_match: rows whose text, analyzed
+ * with the field's analyzer, holds at least n (default 1) of the text's distinct terms
+ * (a null row is UNKNOWN). like: % any run, _ one character,
  * \% \_ \\ literal. Templates: {name} is replaced by the exprParams value `name`.
  *
  * SEMANTICS

@@ -34,7 +34,7 @@ qv_err qv_io_open_default(const char *backend, qv_io **out, qv_error *err);
 qv_err qv_io_open_backend_index(int i, qv_io **out, qv_error *err);
 /* Name of backend i ("posix", "uring"), or NULL when i is out of range. */
 const char *qv_io_backend_index_name(int i);
-/* "posix", "uring" or "faulty". */
+/* "posix", "uring", "faulty" or "crashsim". */
 const char *qv_io_backend_name(const qv_io *io);
 /* Release a handle whose files are all closed. NULL is a no-op. */
 void qv_io_free(qv_io *io);
@@ -78,6 +78,8 @@ qv_err qv_io_rename(qv_io *io, const char *from, const char *to, qv_error *err);
 qv_err qv_io_unlink(qv_io *io, const char *path, qv_error *err);
 qv_err qv_io_mkdir(qv_io *io, const char *path, qv_error *err);
 qv_err qv_io_sync_dir(qv_io *io, const char *path, qv_error *err);
+/* mkdir, and when the directory is new, fsync its parent so the entry survives a crash. */
+qv_err qv_io_mkdir_durable(qv_io *io, const char *path, qv_error *err);
 /* Whether path exists (any type); false on ENOENT, errors otherwise. */
 qv_err qv_io_exists(qv_io *io, const char *path, bool *out, qv_error *err);
 /* Entry names of dir except "." and "..", sorted by strcmp. The caller frees
@@ -128,5 +130,40 @@ qv_err qv_io_faulty_new(qv_io *inner, const qv_io_fault *fault, qv_io **out, qv_
 void qv_io_faulty_arm(qv_io *io, const qv_io_fault *fault);
 /* Operation counts since creation; zeros unless io is faulty. */
 void qv_io_faulty_get_counts(qv_io *io, qv_io_faulty_counts *out);
+
+/* --- crashsim: a test backend simulating power loss (compiled into the core library) ---
+ * Wraps inner (borrowed; must outlive it) and models, for everything under root, what
+ * a power loss would leave: file bytes not yet fsynced and directory entries (creates,
+ * renames, unlinks, mkdirs) whose directory was not fsynced yet. At the crash_at_sync-th
+ * sync point (fsync, fdatasync, write_sync, sync_dir; just before it takes effect), or
+ * at qv_io_crashsim_crash, it rewrites root to the surviving state and calls on_crash
+ * (the harness typically _exit()s there); afterwards every operation fails with EIO.
+ * What is on disk under root when it is created counts as durable. io_crashsim.c has
+ * the model in detail. Free with qv_io_free. */
+typedef enum qv_io_crash_mode {
+    QV_IO_CRASH_DROP, /* every unsynced write and directory operation is lost */
+    QV_IO_CRASH_KEEP, /* all of them survive */
+    QV_IO_CRASH_TEAR, /* a prefix of each directory's operations; per file the synced or
+                         the current size, and each differing sector either version */
+} qv_io_crash_mode;
+
+typedef struct qv_io_crash_opts {
+    const char *root;         /* copied; an existing directory */
+    qv_io_crash_mode mode;
+    uint64_t crash_at_sync;   /* 1-based; 0: only on qv_io_crashsim_crash */
+    uint64_t seed;            /* TEAR choices */
+    unsigned sector_bytes;    /* tear granularity; 0: 512 */
+    bool garbage;             /* TEAR: a torn sector may also hold random bytes */
+    bool skip_inner_sync;     /* do not pass syncs to inner (the model decides anyway) */
+    void (*on_crash)(void *ctx, uint64_t syncs); /* syncs: sync points seen; mu held */
+    void *ctx;
+} qv_io_crash_opts;
+
+qv_err qv_io_crashsim_new(qv_io *inner, const qv_io_crash_opts *o, qv_io **out,
+                          qv_error *err);
+/* Crash now (no-op unless io is crashsim, or when it has crashed already). */
+void qv_io_crashsim_crash(qv_io *io);
+/* Sync points seen so far; 0 unless io is crashsim. */
+uint64_t qv_io_crashsim_syncs(qv_io *io);
 
 #endif

@@ -39,6 +39,10 @@ typedef struct qv_node_metrics {
     qv_metric *growing_bytes, *seals, *compactions, *rows_purged, *segment_files,
         *segment_bytes, *admit_waits, *admit_timeouts;
     qv_metric *peer_requests, *peer_duration; /* peer, code */
+    qv_metric *s3_requests, *s3_failures; /* op; S3 offload, set at scrape (api_s3.c) */
+    qv_metric *s3_retries, *s3_sent_bytes, *s3_received_bytes, *s3_degraded, *s3_backlog_files,
+        *s3_backlog_bytes, *s3_uploads, *s3_deletes, *s3_fetches, *s3_evictions, *s3_cache_bytes,
+        *s3_objects, *s3_synced;
 } qv_node_metrics;
 
 #define QV_COMPACTION_JOBS 256
@@ -57,6 +61,7 @@ typedef struct qv_node {
     qv_catalog *catalog;
     qv_auth *auth;        /* users, roles, privileges (auth.qva) */
     qv_store *store;      /* rows of every collection */
+    qv_s3 *s3;            /* S3 offload (s3.endpoint set); NULL when off */
     qv_cluster *cluster;  /* peers; NULL on a single node */
     qv_idalloc *ids;      /* autoID primary keys */
     qv_metrics *metrics;

@@ -6,7 +6,11 @@
  *
  *   fixed width   Bool u8, Int8..Int64, Float, Double: `width` bytes per row in data
  *   FloatVector   dim float32 per row in data (width = 4*dim)
- *   variable      VarChar UTF-8, JSON jsonb, Array jsonb array: bytes in data,
+ *   Float16Vector, BFloat16Vector   dim little-endian binary16 / bfloat16 (width = 2*dim)
+ *   BinaryVector  dim/8 bytes per row, bit i of the vector = bit i%8 of byte i/8
+ *   variable      VarChar UTF-8, JSON jsonb, Array jsonb array, SparseFloatVector (per row
+ *                 nnz u32 indices, strictly ascending, then nnz float32 values, all
+ *                 little-endian: 8*nnz bytes, see quiver/sparse.h): bytes in data,
  *                 offsets[rows+1] (offsets[0] == 0)
  *   valid         null bitmap (bit set = not null), NULL while no row is null
  * The dynamic column ($meta) holds one jsonb object per row (0 bytes = no keys). */

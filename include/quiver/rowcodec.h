@@ -26,6 +26,10 @@
  *                no string casts), stored as a jsonb array: Bool, Int* as jsonb int,
  *                Float (rounded to float32) and Double as jsonb double, VarChar as string
  *   FloatVector  JSON array of exactly dim numbers, each within float32 range
+ *   Float16Vector, BFloat16Vector, BinaryVector, SparseFloatVector: see the top of
+ *                codec/rows_vector.c (base64 or arrays; both sparse forms)
+ *   the output field of a schema function (BM25): never given (an error naming the
+ *                function); filled from its input field once every row is decoded
  * Missing/null: the default value when the field has one, else null when nullable, else an
  * error naming the field. Keys that are not fields go into the dynamic column as one jsonb
  * object per row (0 bytes when the row has none) when the schema enables dynamic fields,
@@ -119,6 +123,14 @@ qv_err qv_codec_decode_insert_body(const char *body, size_t len, const qv_schema
  * float array on a request path (search vectors). */
 qv_err qv_codec_parse_float(const char *s, size_t n, float *out, size_t *used);
 
+/* One search query for vector field f of s (an element of a search's `data`): a
+ * Float16/BFloat16Vector or BinaryVector as a base64 string (or an array, as on insert),
+ * a SparseFloatVector in either input form. The value is checked as an insert value is
+ * and its stored form (quiver/rowbatch.h: width bytes, or a sparse vector's 8*nnz bytes)
+ * appended to out. A bad value is QV_EBADJSON (Milvus 1801) "data[q]: <what is wrong>". */
+qv_err qv_codec_decode_query_vector(const qv_schema *s, const qv_field *f, const qv_jval *v,
+                                    size_t q, qv_buf *out, qv_error *err);
+
 /* ---- encode ----------------------------------------------------------------------- */
 
 typedef struct qv_output_fields {
@@ -129,8 +141,8 @@ typedef struct qv_output_fields {
     bool count_star;     /* "count(*)" was asked for: the caller counts instead */
 } qv_output_fields;
 
-/* Resolve Milvus outputFields for schema s: `*` = every scalar, vector and dynamic field;
- * the primary key is always included; "$meta" = every dynamic key; a name that is not a
+/* Resolve Milvus outputFields for schema s: `*` = every scalar, vector and dynamic field
+ * except function outputs (a BM25 output field must be named); the primary key is always included; "$meta" = every dynamic key; a name that is not a
  * field is a dynamic key when the schema enables dynamic fields, else QV_EINVAL (1100)
  * "field %s not exist"; "count(*)" only sets count_star. With n == 0, default_all picks
  * `*`, else only the primary key. Release with qv_codec_output_fields_fini. */
@@ -143,7 +155,8 @@ void qv_codec_output_fields_fini(qv_output_fields *of);
  * values (fields and Int64 array elements) are strings when int64_as_string (Milvus's
  * Accept-Type-Allow-Int64: false); Float as the shortest float text, Double with 17
  * significant digits, JSON fields as JSON values, Array fields as arrays, FloatVector as
- * an array of floats, nulls as null. The caller adds its own keys and closes the object. */
+ * an array of floats, Binary/Float16/BFloat16 vectors as base64 of their stored bytes,
+ * SparseFloatVector as {"<index>": value}, nulls as null. The caller adds its own keys and closes the object. */
 void qv_codec_write_row(qv_jw *w, const qv_schema *s, const qv_rowbatch *b, size_t row,
                         const qv_output_fields *of, bool int64_as_string);
 

@@ -49,8 +49,12 @@ qv_type qv_type_from_name(const char *name);
 bool qv_type_is_vector(qv_type t);
 bool qv_type_is_integer(qv_type t); /* Int8..Int64 */
 bool qv_type_is_numeric(qv_type t); /* integers, Float, Double */
-/* Types Quiver stores today; the rest of Milvus's are refused with 1100. */
+/* Types Quiver stores (every type named above). */
 bool qv_type_is_supported(qv_type t);
+/* Dense vector types whose values are floats: FloatVector, Float16Vector, BFloat16Vector. */
+bool qv_type_is_float_vector(qv_type t);
+/* Bytes one row of a fixed-width vector field takes (0 for SparseFloatVector). */
+size_t qv_vector_row_bytes(qv_type t, uint32_t dim);
 
 /* A typed scalar: default values, filter literals, primary keys. */
 typedef struct qv_value {
@@ -105,13 +109,50 @@ typedef struct qv_field {
     qv_kvlist type_params; /* every elementTypeParam as given, for describe */
 } qv_field;
 
+/* Milvus's FunctionType numbers (schema.proto); only BM25 is run by Quiver. */
+typedef enum qv_function_type {
+    QV_FUNCTION_UNKNOWN = 0,
+    QV_FUNCTION_BM25 = 1,
+    QV_FUNCTION_TEXT_EMBEDDING = 2,
+    QV_FUNCTION_RERANK = 3,
+} qv_function_type;
+
+/* A schema function: BM25 turns its input VarChar field (analyzed) into term frequencies
+ * stored in its output SparseFloatVector field on every insert and upsert. */
+typedef struct qv_function {
+    char *name;
+    int64_t id;
+    qv_function_type type;
+    char *description;
+    char **inputs; /* field names */
+    size_t ninputs;
+    char **outputs;
+    size_t noutputs;
+    qv_kvlist params; /* as given, for describe */
+} qv_function;
+
 typedef struct qv_schema {
     qv_field *fields;
     size_t field_count;
     bool auto_id;
     bool enable_dynamic;
     char *description;
+    qv_function *functions;
+    size_t function_count;
 } qv_schema;
+
+/* "BM25" -> QV_FUNCTION_BM25 (case-insensitive); QV_FUNCTION_UNKNOWN if not a type. */
+qv_function_type qv_function_type_from_name(const char *name);
+const char *qv_function_type_name(qv_function_type t);
+void qv_function_fini(qv_function *fn);
+/* The function writing field f (one of s's fields), or NULL: such a field is never given
+ * by clients. */
+const qv_function *qv_schema_output_function(const qv_schema *s, const qv_field *f);
+/* A field's analyzer settings (elementTypeParams enable_analyzer / enable_match, given as
+ * true or "true"; analyzer_params as JSON text, NULL when absent). */
+bool qv_field_analyzer_enabled(const qv_field *f);
+bool qv_field_match_enabled(const qv_field *f);
+const char *qv_field_analyzer_params(const qv_field *f);
 
 void qv_field_fini(qv_field *f);
 void qv_schema_fini(qv_schema *s);
@@ -120,7 +161,9 @@ const qv_field *qv_schema_field(const qv_schema *s, const char *name); /* NULL i
 const qv_field *qv_schema_primary(const qv_schema *s);
 const qv_field *qv_schema_partition_key(const qv_schema *s); /* NULL if none */
 /* Check the schema as Milvus does (one PK of Int64/VarChar, at least one vector field,
- * dims, max_length, names unique, limits); QV_EINVAL with a message otherwise. */
+ * dims (BinaryVector: a multiple of 8), max_length, names unique, limits, analyzers,
+ * functions: BM25 from one VarChar field with enable_analyzer to one SparseFloatVector
+ * field); QV_EINVAL with a message otherwise. */
 qv_err qv_schema_validate(const qv_schema *s, qv_error *err);
 
 #ifdef __cplusplus

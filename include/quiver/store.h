@@ -23,6 +23,8 @@
 #include "quiver/filter.h"
 #include "quiver/io.h"
 #include "quiver/rowbatch.h"
+#include "quiver/sparse.h"
+#include "quiver/s3.h"
 
 typedef struct qv_store qv_store;
 typedef struct qv_coll_data qv_coll_data;
@@ -108,12 +110,48 @@ typedef struct qv_query_opts {
  * here for schema s; caller finis it); or their number in *count when count_only. */
 qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o,
                      qv_rowbatch *out, uint64_t *count, qv_error *err);
-typedef enum qv_metric_kind { QV_METRIC_L2, QV_METRIC_IP, QV_METRIC_COSINE } qv_metric_kind;
+/* Metrics (the wire numbers of the peer protocol). L2, HAMMING and JACCARD rank smaller
+ * first; IP, COSINE and BM25 larger first. */
+typedef enum qv_metric_kind {
+    QV_METRIC_L2,
+    QV_METRIC_IP,
+    QV_METRIC_COSINE,
+    QV_METRIC_HAMMING,
+    QV_METRIC_JACCARD,
+    QV_METRIC_BM25,
+} qv_metric_kind;
+
+static inline bool qv_metric_ascending(qv_metric_kind m)
+{
+    return m == QV_METRIC_L2 || m == QV_METRIC_HAMMING || m == QV_METRIC_JACCARD;
+}
+
+/* BM25 statistics of a set of shards (quiver/sparse.h has the formula): live documents,
+ * their total length, and the document frequency of each query term. */
+typedef struct qv_bm25_stats {
+    uint64_t docs, tokens;
+    uint64_t *df; /* one per term of the queries, queries in order (owned) */
+    size_t nterms;
+} qv_bm25_stats;
+
+/* The statistics of BM25 output field `field` over the live rows of the shards in
+ * shard_mask (0: all) for the terms of nq queries; out is initialised here. */
+qv_err qv_coll_bm25_stats(qv_coll_data *c, size_t field, uint64_t shard_mask,
+                          const qv_sparse_vec *queries, size_t nq, qv_bm25_stats *out,
+                          qv_error *err);
+void qv_bm25_stats_fini(qv_bm25_stats *s);
 
 typedef struct qv_search_opts {
-    size_t field;            /* schema index of the FloatVector field */
+    size_t field;            /* schema index of the vector field */
     qv_metric_kind metric;
-    const float *queries;    /* nq x dim */
+    const float *queries;    /* Float, Float16 and BFloat16 vectors: nq x dim float32 */
+    const uint8_t *bqueries; /* BinaryVector: nq x dim/8 bytes */
+    /* SparseFloatVector: nq vectors; BM25: term ids (qv_analyzer_term_id) with their
+     * counts in the query text */
+    const qv_sparse_vec *squeries;
+    float drop_ratio;          /* sparse: drop_ratio_search, in [0, 1) */
+    const qv_bm25_stats *bm25; /* BM25: the statistics to score with (a cluster's, summed
+                                  by the caller); NULL: those of the shards searched here */
     size_t nq;
     size_t k;                /* hits per query (limit + offset) */
     const qv_filter *filter; /* pre-filter; NULL: all rows */
@@ -127,7 +165,9 @@ typedef struct qv_search_opts {
 } qv_search_opts;
 
 /* Hits of one search: per query q, hits [first[q], first[q+1]) best first, ties broken
- * by primary key; distance as Milvus reports it (L2 squared, IP, cosine similarity);
+ * by primary key; distance as Milvus reports it (L2 squared, IP, cosine similarity,
+ * Hamming, Jaccard distance, BM25 score; sparse searches only return rows sharing a
+ * dimension with the query);
  * row i of `rows` is hit i's row, copied. */
 typedef struct qv_search_result {
     size_t *first; /* nq + 1 */
@@ -180,5 +220,34 @@ void qv_store_wal_totals_get(qv_store *s, qv_store_wal_totals *out);
 
 /* Live rows in total or of one partition (partition_id < 0: all). */
 uint64_t qv_coll_count(qv_coll_data *c, int64_t partition_id);
+
+/* ---- S3 offload (store_s3.c, store_s3_cache.c; docs/storage-format.md "S3 layout") ----
+ * A background thread uploads the node's catalog files, every sealed segment file and its
+ * index files, then the manifest listing them, and deletes the objects of compacted-away
+ * segments once a manifest without them is in S3. Missing sealed files are fetched back
+ * when a collection opens; local copies in S3 may be evicted under cache_bytes. */
+typedef struct qv_store_s3_opts {
+    const char *data_dir;
+    const char *root;     /* key prefix of this node's objects, "<s3.prefix><node id>/" */
+    uint64_t cache_bytes; /* local budget for sealed segment and index files; 0: no limit */
+    int interval_ms;      /* how often new and changed files are looked for */
+} qv_store_s3_opts;
+/* On a data directory without catalog.qvc, download the node's catalog.qvc, IDALLOC,
+ * auth.qva and every collection's manifest.qvm (the catalog last); *restored tells
+ * whether S3 held a catalog. QV_EUNAVAIL when S3 cannot be listed. */
+qv_err qv_store_s3_restore(qv_s3 *s3, qv_io *io, const qv_store_s3_opts *o, bool *restored,
+                           qv_error *err);
+/* Start offloading before collections are opened (their missing files are then fetched).
+ * s3 (borrowed) must outlive the store; qv_store_close stops the thread first. */
+qv_err qv_store_s3_start(qv_store *s, qv_s3 *s3, const qv_store_s3_opts *o, qv_error *err);
+typedef struct qv_store_s3_stats {
+    uint64_t backlog_files, backlog_bytes; /* to upload as of the last pass */
+    uint64_t uploads, upload_bytes, deletes, fetches, fetch_bytes, evictions, evict_bytes;
+    uint64_t cache_bytes;   /* local sealed segment and index files of open collections */
+    uint64_t objects;       /* this node's objects in S3 */
+    uint64_t synced_ms;     /* unix ms of the last pass that left nothing behind (0: none) */
+} qv_store_s3_stats;
+/* false (and *out zeroed) when offload is off. */
+bool qv_store_s3_stats_get(qv_store *s, qv_store_s3_stats *out);
 
 #endif

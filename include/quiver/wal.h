@@ -33,7 +33,8 @@ typedef struct qv_wal_opts {
     const char *dir;          /* copied; created (and its parent fsynced) if missing */
     size_t file_bytes;        /* roll to a new file past this size; 0: default */
     qv_io *io;                /* borrowed; must outlive the wal */
-    uint64_t replay_from_lsn; /* records below this are verified but not replayed */
+    uint64_t replay_from_lsn; /* records below this are verified but not replayed; an
+                                 empty WAL's first record gets this LSN (at least 1) */
     size_t buffer_bytes;      /* an append flushes once this much is pending; 0: default */
 } qv_wal_opts;
 
@@ -79,6 +80,12 @@ qv_err qv_wal_append_sync(qv_wal *w, uint8_t type, const void *rec, size_t len,
 qv_err qv_wal_truncate_before(qv_wal *w, uint64_t lsn, qv_error *err);
 uint64_t qv_wal_last_lsn(qv_wal *w);    /* last assigned; 0 when empty */
 uint64_t qv_wal_durable_lsn(qv_wal *w); /* last fsynced */
+/* After a disk-full failure (QV_ENOSPC) whose batch was cut off the file again, accept
+ * writes again: records after the durable LSN (never acknowledged) are dropped and LSNs
+ * continue after it. The caller makes sure no appended record still waits for its sync
+ * (its writer must have been told of the failure). QV_OK when writable; any other
+ * failure stays fail-stop and is returned. */
+qv_err qv_wal_resume(qv_wal *w, qv_error *err);
 /* QV_OK while writable, else the fail-stop error (with its message). */
 qv_err qv_wal_status(qv_wal *w, qv_error *err);
 void qv_wal_stats(qv_wal *w, qv_wal_counters *out);

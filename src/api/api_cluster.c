@@ -296,9 +296,9 @@ static void notice_pause(qv_node *n)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     if (last_ms && now > last_ms + limit) {
-        qv_log_warn("cluster", "no heartbeat for %llu ms (was this process stopped?): "
-                    "catching up with the peers again", (unsigned long long)(now - last_ms));
-        qv_cluster_set_ready(n->cluster, false);
+        qv_log_warn("cluster", "no heartbeat for %llu ms (was this process stopped?)",
+                    (unsigned long long)(now - last_ms));
+        qv_cluster_resync(n->cluster, "this process was paused");
     }
     last_ms = now;
 }
@@ -308,12 +308,16 @@ void api_cluster_tick(void *node)
     static _Thread_local unsigned ticks; /* the heartbeat thread's own */
     qv_node *n = node;
     qv_peer_state self;
+    uint64_t resyncs;
 
     notice_pause(n);
     catch_up_catalog(n);
+    resyncs = qv_cluster_resyncs(n->cluster);
     qv_cluster_peer_state(n->cluster, qv_cluster_self(n->cluster), &self);
     if (!self.ready) {
-        if (heard_from_all(n) && tend_shards(n, true))
+        /* ready only if no peer asked for a catch-up while this one ran */
+        if (heard_from_all(n) && tend_shards(n, true) &&
+            resyncs == qv_cluster_resyncs(n->cluster))
             qv_cluster_set_ready(n->cluster, true);
     } else if (++ticks % GC_EVERY_TICKS == 0) {
         tend_shards(n, false);

@@ -74,6 +74,7 @@ qv_err api_internal_replicate(qv_req *req, qv_resp *resp);
 qv_err api_internal_delete(qv_req *req, qv_resp *resp);
 qv_err api_internal_query(qv_req *req, qv_resp *resp);
 qv_err api_internal_search(qv_req *req, qv_resp *resp);
+qv_err api_internal_bm25_stats(qv_req *req, qv_resp *resp);
 qv_err api_internal_progress(qv_req *req, qv_resp *resp);
 qv_err api_internal_sync(qv_req *req, qv_resp *resp);
 qv_err api_internal_install(qv_req *req, qv_resp *resp);
@@ -105,6 +106,14 @@ void api_import_stop(qv_node *n); /* waits for a file being imported */
 qv_err api_import_create(qv_req *req, qv_resp *resp);
 qv_err api_import_list(qv_req *req, qv_resp *resp);
 qv_err api_import_describe(qv_req *req, qv_resp *resp); /* also get_progress */
+
+/* S3 offload (api_s3.c), on when s3.endpoint is set: the client and the restore of an
+ * empty data directory (before the catalog opens), the store's offloader (before the
+ * collections open), metrics at scrape, and "ok"/"degraded" for /readyz (NULL: off). */
+qv_err api_s3_open(qv_node *n, qv_error *err);
+qv_err api_s3_start(qv_node *n, qv_error *err);
+void api_s3_metrics(qv_node *n);
+const char *api_s3_state(const qv_node *n);
 
 /* Route handlers, by group. */
 #define API_HANDLERS(X)                                                                            \

@@ -11,9 +11,12 @@
 qv_err api_internal_ping(qv_req *req, qv_resp *resp)
 {
     qv_node *n = req->node;
+    const char *resync = req->header(req->header_ctx, "X-Quiver-Resync");
     qv_peer_state st;
     qv_jw w;
 
+    if (resync && *resync == '1')
+        qv_cluster_resync(n->cluster, "a peer wrote without us");
     qv_cluster_peer_state(n->cluster, qv_cluster_self(n->cluster), &st);
     qv_jw_init(&w, &resp->body);
     qv_jw_obj_begin(&w);
@@ -183,7 +186,7 @@ qv_err api_internal_search(qv_req *req, qv_resp *resp)
     dist_read_msg m;
     qv_filter *f = NULL;
     qv_search_result r = {0};
-    qv_err rc = open_read(req, "QVS1", &t, &m, &f, &resp->err);
+    qv_err rc = open_read(req, "QVS2", &t, &m, &f, &resp->err);
 
     if (rc == QV_OK) {
         m.so.filter = f;
@@ -198,6 +201,29 @@ qv_err api_internal_search(qv_req *req, qv_resp *resp)
         qv_search_result_fini(&r);
     }
     close_read(&t, &m, f);
+    return rc;
+}
+
+qv_err api_internal_bm25_stats(qv_req *req, qv_resp *resp)
+{
+    target_ctx t;
+    dist_read_msg m = {0};
+    qv_bm25_stats st = {0};
+    qv_err rc = open_target(req, "QVB1", &t, &resp->err);
+
+    if (rc == QV_OK) /* no filter: statistics count every live row */
+        rc = dist_decode_read(&t.r, "QVB1", &t.ci.schema, &m, &resp->err);
+    if (rc == QV_OK)
+        rc = qv_coll_bm25_stats(t.dc.data, m.so.field, m.shard_mask, m.squeries, m.so.nq, &st,
+                                &resp->err);
+    if (rc == QV_OK) {
+        resp->content_type = "application/octet-stream";
+        dist_encode_bm25_answer(&resp->body, &st);
+        rc = qv_buf_status(&resp->body, &resp->err);
+    }
+    qv_bm25_stats_fini(&st);
+    dist_read_msg_fini(&m);
+    close_target(&t);
     return rc;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* api_schema.c - collections/create decoding (quick and custom setup), index
- * params, and the collections/describe encoding (Milvus's exact shapes, §3, §8.1). */
+/* api_schema.c - collections/create decoding (quick and custom setup, functions) and
+ * index params (reference §3, §5); api_describe.c writes collections/describe. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +9,18 @@
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
+#include "quiver/index.h"
 #include "quiver/names.h"
 
 static const char *const consistency_levels[] = {"Strong", "Session", "Bounded", "Eventually",
                                                  "Customized"};
-static const char *const metric_types[] = {"L2", "IP", "COSINE"};
-static const char *const index_types[] = {"AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8",
-                                          "IVF_PQ"};
+static const char *const metric_types[] = {"L2", "IP", "COSINE", "HAMMING", "JACCARD", "BM25"};
+static const char *const index_types[] = {"AUTOINDEX",    "FLAT",         "HNSW",
+                                          "IVF_FLAT",     "IVF_SQ8",      "IVF_PQ",
+                                          "BIN_FLAT",     "BIN_IVF_FLAT", "SPARSE_INVERTED_INDEX",
+                                          "SPARSE_WAND"};
+#define N_METRICS (sizeof metric_types / sizeof *metric_types)
+#define N_INDEX_TYPES (sizeof index_types / sizeof *index_types)
 
 #define NOMEM(err) qv_error_set(err, QV_ENOMEM, "out of memory")
 
@@ -94,7 +99,8 @@ static qv_err field_type_params(const qv_jval *fo, qv_field *f, qv_error *err)
         f->max_capacity = (uint32_t)x;
     if (rc != QV_OK)
         return rc;
-    if (qv_type_is_vector(f->type) && !qv_jobj_get(params, "dim"))
+    if (qv_type_is_vector(f->type) && f->type != QV_TYPE_SPARSE_FLOAT_VECTOR &&
+        !qv_jobj_get(params, "dim"))
         return qv_error_set(err, QV_EINVAL,
                             "dimension is not defined in field type params of field %s, check "
                             "type param `dim` for vector field: invalid parameter",
@@ -123,8 +129,8 @@ static qv_err parse_type(const char *name, const char *field, qv_type *out, qv_e
                             name);
     if (!qv_type_is_supported(*out))
         return qv_error_set(err, QV_EINVAL,
-                            "data type %s of field %s is not supported by Quiver yet (supported "
-                            "vector type: FloatVector): invalid parameter",
+                            "data type %s of field %s is not supported by Quiver: invalid "
+                            "parameter",
                             name, field);
     return QV_OK;
 }
@@ -241,6 +247,59 @@ static qv_err decode_fields(const qv_jval *schema, qv_schema *s, qv_error *err)
     return QV_OK;
 }
 
+/* ---- functions ------------------------------------------------------------------------ */
+
+/* {name*, type* ("BM25" or its number 1), inputFieldNames*, outputFieldNames*, params,
+ * description} (reference §3). */
+static qv_err decode_function(const qv_jval *fo, size_t i, qv_function *fn, qv_error *err)
+{
+    const char *name, *type = NULL, *desc = NULL;
+    const qv_jval *tv = qv_jobj_get(fo, "type");
+    int64_t tnum;
+    qv_err rc;
+
+    if ((rc = qv_jget_str(fo, "name", true, &name, NULL, err)) != QV_OK ||
+        (rc = qv_name_validate(QV_NAME_FIELD, name, err)) != QV_OK ||
+        (rc = qv_jget_str(fo, "description", false, &desc, NULL, err)) != QV_OK ||
+        (rc = qv_jget_str_list(fo, "inputFieldNames", true, &fn->inputs, &fn->ninputs, err)) ||
+        (rc = qv_jget_str_list(fo, "outputFieldNames", true, &fn->outputs, &fn->noutputs,
+                               err)) ||
+        (rc = qv_jget_kv(fo, "params", &fn->params, err)) != QV_OK)
+        return rc;
+    if (!tv)
+        return qv_error_set(err, QV_EMISSING, "missing required parameters, error: function "
+                                              "type");
+    if (qv_jval_str(tv, &type, NULL))
+        fn->type = qv_function_type_from_name(type);
+    else if (qv_jval_int(tv, &tnum) && tnum > 0 && tnum <= QV_FUNCTION_RERANK)
+        fn->type = (qv_function_type)tnum;
+    if (fn->type == QV_FUNCTION_UNKNOWN)
+        return qv_error_set(err, QV_EINVAL, "function %s: unknown function type: invalid "
+                                            "parameter",
+                            name);
+    fn->id = 100 + (int64_t)i;
+    if (!(fn->name = qv_strdup(name)) || !(fn->description = qv_strdup(desc ? desc : "")))
+        return NOMEM(err);
+    return QV_OK;
+}
+
+static qv_err decode_functions(const qv_jval *arr, qv_schema *s, qv_error *err)
+{
+    size_t n = arr ? qv_jarr_len(arr) : 0;
+    qv_err rc = QV_OK;
+
+    if (n > QV_MAX_FIELDS)
+        return qv_error_set(err, QV_EINVAL, "too many functions: invalid parameter");
+    if (n && !(s->functions = qv_calloc(n, sizeof *s->functions)))
+        return NOMEM(err);
+    for (size_t i = 0; i < n && rc == QV_OK; i++) {
+        s->function_count = i + 1;
+        if ((rc = decode_function(qv_jarr_at(arr, i), i, &s->functions[i], err)) != QV_OK)
+            qv_error_prefix(err, "functions[%zu]: ", i);
+    }
+    return rc;
+}
+
 /* ---- quick setup ---------------------------------------------------------------------- */
 
 static qv_err quick_field(qv_field *f, const char *name, qv_type t)
@@ -354,6 +413,37 @@ static qv_err check_index_param(const qv_index_def *d, const qv_field *f, qv_err
     return QV_OK;
 }
 
+/* The metric of an index given without one: Milvus's defaults per vector type. */
+static const char *default_metric(const qv_schema *s, const qv_field *f)
+{
+    if (f->type == QV_TYPE_BINARY_VECTOR)
+        return "HAMMING";
+    if (f->type == QV_TYPE_SPARSE_FLOAT_VECTOR)
+        return qv_schema_output_function(s, f) ? "BM25" : "IP";
+    return "COSINE";
+}
+
+/* Index type, metric and params must fit the field's type; BM25 is the metric of a BM25
+ * function's output field and of nothing else. */
+static qv_err check_index_fits(const qv_schema *s, const qv_field *f, const char *type,
+                               const char *metric, const qv_kvlist *params, qv_error *err)
+{
+    bool bm25_out = qv_schema_output_function(s, f) != NULL;
+    qv_index_spec spec;
+    qv_error e;
+
+    if (qv_index_spec_parse(type, metric, params, f->type, f->dim, &spec, &e) != QV_OK)
+        return qv_error_set(err, QV_EINVAL, "field %s: %s: invalid parameter", f->name, e.msg);
+    if (bm25_out != spec.bm25)
+        return qv_error_set(err, QV_EINVAL,
+                            bm25_out ? "field %s is the output of a BM25 function: its index "
+                                       "metric must be BM25: invalid parameter"
+                                     : "metric BM25 is only for the output field of a BM25 "
+                                       "function, not %s: invalid parameter",
+                            f->name);
+    return QV_OK;
+}
+
 static qv_err decode_index(const qv_jval *io, const qv_schema *schema, qv_index_def *d,
                            qv_error *err)
 {
@@ -380,13 +470,16 @@ static qv_err decode_index(const qv_jval *io, const qv_schema *schema, qv_index_
                             "index on scalar field %s (%s) is not supported yet: invalid "
                             "parameter",
                             field, qv_type_name(f->type));
-    if (!(t = match_word(type ? type : "AUTOINDEX", index_types, 6, true)))
+    if (!(t = match_word(type ? type : "AUTOINDEX", index_types, N_INDEX_TYPES, true)))
         return qv_error_set(err, QV_EINVAL, "invalid index type: %s: invalid parameter", type);
-    if (!(m = match_word(metric ? metric : "COSINE", metric_types, 3, true)))
+    if (!(m = match_word(metric ? metric : default_metric(schema, f), metric_types, N_METRICS,
+                         true)))
         return qv_error_set(err, QV_EINVAL,
                             "metric type %s not found or not supported, supported: [L2 IP "
-                            "COSINE]: invalid parameter",
+                            "COSINE HAMMING JACCARD BM25]: invalid parameter",
                             metric);
+    if ((rc = check_index_fits(schema, f, t, m, &d->params, err)) != QV_OK)
+        return rc;
     qv_kvlist_remove(&d->params, "index_type");
     qv_kvlist_remove(&d->params, "metric_type");
     if (!(d->name = qv_strdup(name && *name ? name : field)) || !(d->field = qv_strdup(field)) ||
@@ -507,10 +600,10 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
     if ((rc = qv_jget_arr(schema, "fields", false, &fields, err)) != QV_OK ||
         (rc = qv_jget_arr(schema, "functions", false, &functions, err)) != QV_OK)
         return rc;
-    if (functions && qv_jarr_len(functions) > 0)
-        return qv_error_set(err, QV_EINVAL, "schema functions are not supported by Quiver yet "
-                                            "(and never in quick setup): invalid parameter");
     quick = qv_jarr_len(fields) == 0;
+    if (quick && functions && qv_jarr_len(functions) > 0)
+        return qv_error_set(err, QV_EINVAL, "functions are not allowed in quick setup (give "
+                                            "schema.fields): invalid parameter");
     /* Go's decoder matches keys case-insensitively: the docs and TS send schema.autoId */
     if ((rc = qv_jget_bool(req->root, "autoID", false, &auto_id, NULL, err)) != QV_OK ||
         (rc = qv_jget_bool(req->root, "autoId", false, &auto_id, NULL, err)) != QV_OK ||
@@ -534,6 +627,7 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
         return QV_OK;
     }
     if ((rc = decode_fields(schema, &spec->schema, err)) != QV_OK ||
+        (rc = decode_functions(functions, &spec->schema, err)) != QV_OK ||
         (rc = qv_schema_validate(&spec->schema, err)) != QV_OK ||
         (rc = partition_key_setup(spec, partitions_num, err)) != QV_OK ||
         (rc = api_decode_index_params(index_params, &spec->schema, &spec->indexes,
@@ -541,129 +635,4 @@ qv_err api_decode_collection(const qv_req *req, qv_collection_info *spec, qv_err
         return rc;
     spec->load_state = spec->index_count ? QV_LOAD_LOADED : QV_LOAD_NOT_LOAD;
     return QV_OK;
-}
-
-/* ---- describe ----------------------------------------------------------------------- */
-
-const char *api_load_state_name(qv_load_state s)
-{
-    switch (s) {
-    case QV_LOAD_LOADED:
-        return "LoadStateLoaded";
-    case QV_LOAD_LOADING:
-        return "LoadStateLoading";
-    default:
-        return "LoadStateNotLoad";
-    }
-}
-
-/* Milvus renders a field's default as a Go proto ValueField: {"Data":{"LongData":5}}. */
-static void write_default(qv_jw *w, const qv_field *f)
-{
-    const qv_value *v = &f->default_value;
-
-    qv_jw_obj_begin(w);
-    qv_jw_key(w, "Data");
-    qv_jw_obj_begin(w);
-    switch (v->type) {
-    case QV_TYPE_BOOL:
-        qv_jw_kbool(w, "BoolData", v->u.b);
-        break;
-    case QV_TYPE_INT64:
-        qv_jw_kint(w, "LongData", v->u.i);
-        break;
-    case QV_TYPE_INT8:
-    case QV_TYPE_INT16:
-    case QV_TYPE_INT32:
-        qv_jw_kint(w, "IntData", v->u.i);
-        break;
-    case QV_TYPE_FLOAT:
-        qv_jw_key(w, "FloatData");
-        qv_jw_float(w, (float)v->u.d);
-        break;
-    case QV_TYPE_DOUBLE:
-        qv_jw_key(w, "DoubleData");
-        qv_jw_double(w, v->u.d);
-        break;
-    case QV_TYPE_VARCHAR:
-        qv_jw_key(w, "StringData");
-        qv_jw_strn(w, v->u.str.s, v->u.str.len);
-        break;
-    default:
-        break;
-    }
-    qv_jw_obj_end(w);
-    qv_jw_obj_end(w);
-}
-
-static void write_field(qv_jw *w, const qv_field *f)
-{
-    qv_jw_obj_begin(w);
-    qv_jw_kstr(w, "name", f->name);
-    qv_jw_kint(w, "id", f->id);
-    qv_jw_kstr(w, "type", qv_type_name(f->type));
-    qv_jw_kbool(w, "primaryKey", f->is_primary);
-    qv_jw_kbool(w, "partitionKey", f->is_partition_key);
-    qv_jw_kbool(w, "clusteringKey", f->is_clustering_key);
-    qv_jw_kbool(w, "autoId", f->auto_id);
-    qv_jw_kstr(w, "description", f->description ? f->description : "");
-    qv_jw_kbool(w, "nullable", f->nullable);
-    if (f->type_params.count) {
-        qv_jw_key(w, "params");
-        api_write_kv_pairs(w, &f->type_params);
-    }
-    if (f->type == QV_TYPE_ARRAY)
-        qv_jw_kstr(w, "elementType", qv_type_name(f->element_type));
-    if (f->has_default) {
-        qv_jw_key(w, "defaultValue");
-        write_default(w, f);
-    }
-    qv_jw_obj_end(w);
-}
-
-static void write_names_array(qv_jw *w, const qv_names *names)
-{
-    qv_jw_arr_begin(w);
-    for (size_t i = 0; i < names->count; i++)
-        qv_jw_str(w, names->items[i]);
-    qv_jw_arr_end(w);
-}
-
-void api_write_collection(qv_jw *w, const qv_collection_info *ci)
-{
-    const qv_field *pk = qv_schema_primary(&ci->schema);
-
-    qv_jw_obj_begin(w);
-    qv_jw_kstr(w, "collectionName", ci->name);
-    qv_jw_kint(w, "collectionID", ci->id);
-    qv_jw_kstr(w, "description", ci->schema.description ? ci->schema.description : "");
-    qv_jw_kbool(w, "autoId", pk && pk->auto_id);
-    qv_jw_key(w, "fields");
-    qv_jw_arr_begin(w);
-    for (size_t i = 0; i < ci->schema.field_count; i++)
-        write_field(w, &ci->schema.fields[i]);
-    qv_jw_arr_end(w);
-    qv_jw_key(w, "functions");
-    qv_jw_arr_begin(w);
-    qv_jw_arr_end(w);
-    qv_jw_key(w, "aliases");
-    write_names_array(w, &ci->aliases);
-    qv_jw_key(w, "indexes");
-    qv_jw_arr_begin(w);
-    for (size_t i = 0; i < ci->index_count; i++) {
-        qv_jw_obj_begin(w);
-        qv_jw_kstr(w, "indexName", ci->indexes[i].name);
-        qv_jw_kstr(w, "fieldName", ci->indexes[i].field);
-        qv_jw_kstr(w, "metricType", ci->indexes[i].metric_type);
-        qv_jw_obj_end(w);
-    }
-    qv_jw_arr_end(w);
-    qv_jw_kstr(w, "load", api_load_state_name(ci->load_state));
-    qv_jw_kint(w, "shardsNum", ci->shards_num);
-    qv_jw_kint(w, "partitionsNum", (int64_t)ci->partition_count);
-    qv_jw_kstr(w, "consistencyLevel", ci->consistency_level);
-    qv_jw_kbool(w, "enableDynamicField", ci->schema.enable_dynamic);
-    qv_jw_key(w, "properties");
-    api_write_kv_pairs(w, &ci->properties);
-    qv_jw_obj_end(w);
 }

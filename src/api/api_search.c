@@ -8,273 +8,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api_int.h"
+#include "api/api_search_int.h"
 #include "quiver/alloc.h"
-#include "quiver/dist.h"
-#include "quiver/distance.h"
-#include "quiver/rowcodec.h"
-
-#define MAX_TOPK 16384
-#define MAX_NQ 16384
-#define MAX_SUBSEARCHES 16
-
-/* One ANN request: the top-level search, or one entry of hybrid_search's "search". */
-typedef struct sub_search {
-    qv_search_opts o;
-    float *queries;
-    qv_filter *filter;
-    int64_t limit, offset;
-    qv_search_result r;
-    bool has_result;
-    qv_dist_filter src; /* the filter's text, for peers */
-    char *src_params;
-    int64_t *pruned; /* partition-key collections: the partitions the filter can reach */
-} sub_search;
-
-typedef struct search_req {
-    const qv_req *req;
-    size_t group_field; /* SIZE_MAX: no grouping */
-    int64_t group_size;
-    qv_collection_info ci;
-    qv_coll_data *data;
-    qv_dist_coll dc; /* the collection across the cluster */
-    int64_t *partitions;
-    size_t npartitions;
-    qv_output_fields of;
-    bool of_ready;
-    sub_search subs[MAX_SUBSEARCHES];
-    size_t nsubs;
-} search_req;
 
 static void search_req_fini(search_req *s)
 {
-    for (size_t i = 0; i < s->nsubs; i++) {
-        qv_free(s->subs[i].queries);
-        qv_free(s->subs[i].src_params);
-        qv_free(s->subs[i].pruned);
-        qv_filter_free(s->subs[i].filter);
-        if (s->subs[i].has_result)
-            qv_search_result_fini(&s->subs[i].r);
-    }
+    for (size_t i = 0; i < s->nsubs; i++)
+        search_sub_fini(&s->subs[i]);
     qv_free(s->partitions);
     if (s->of_ready)
         qv_codec_output_fields_fini(&s->of);
     qv_coll_data_unref(s->data);
     qv_collection_info_fini(&s->ci);
-}
-
-/* The vector field searched: annsField, or the only vector field. */
-static qv_err pick_field(const search_req *s, const qv_jval *obj, sub_search *sub, qv_error *err)
-{
-    const char *ann = NULL;
-    size_t nvec = 0, found = SIZE_MAX;
-    qv_err rc = qv_jget_str(obj, "annsField", false, &ann, NULL, err);
-
-    if (rc != QV_OK)
-        return rc;
-    for (size_t i = 0; i < s->ci.schema.field_count; i++) {
-        const qv_field *f = &s->ci.schema.fields[i];
-        if (!qv_type_is_vector(f->type))
-            continue;
-        nvec++;
-        if (!ann || !*ann ? found == SIZE_MAX : strcmp(f->name, ann) == 0)
-            found = i;
-    }
-    if (ann && *ann && found == SIZE_MAX)
-        return qv_error_set(err, QV_EINVAL, "annsField %s is not a vector field of collection %s",
-                            ann, s->ci.name);
-    if ((!ann || !*ann) && nvec > 1)
-        return qv_error_set(err, QV_EINVAL,
-                            "search without annsField, but already found multiple vector fields");
-    sub->o.field = found;
-    return QV_OK;
-}
-
-/* The index on the field gives the metric; a metricType in the request must agree. A
- * field whose index was dropped is searched exactly with the metricType the request names. */
-static qv_err pick_metric(const search_req *s, sub_search *sub, const char *asked, qv_error *err)
-{
-    const char *field = s->ci.schema.fields[sub->o.field].name, *metric;
-    const qv_index_def *idx = NULL;
-
-    for (size_t i = 0; i < s->ci.index_count && !idx; i++)
-        if (strcmp(s->ci.indexes[i].field, field) == 0)
-            idx = &s->ci.indexes[i];
-    if (!idx && !asked)
-        return qv_error_set(err, QV_EINVAL,
-                            "there is no vector index on field: [%s]; give metricType (L2, IP "
-                            "or COSINE) to search it exactly",
-                            field);
-    if (idx && asked && strcasecmp(asked, idx->metric_type) != 0)
-        return qv_error_set(err, QV_EINVAL,
-                            "metric type not match: invalid parameter[expected=%s][actual=%s]",
-                            idx->metric_type, asked);
-    metric = idx ? idx->metric_type : asked;
-    if (strcasecmp(metric, "L2") && strcasecmp(metric, "IP") && strcasecmp(metric, "COSINE"))
-        return qv_error_set(err, QV_EINVAL, "metricType %s is not L2, IP or COSINE", metric);
-    sub->o.metric = !strcasecmp(metric, "L2")   ? QV_METRIC_L2
-                    : !strcasecmp(metric, "IP") ? QV_METRIC_IP
-                                                : QV_METRIC_COSINE;
-    return QV_OK;
-}
-
-static qv_err int_param(const qv_jval *v, const char *name, int lo, int hi, int *out,
-                        qv_error *err)
-{
-    double d;
-
-    if (!qv_jval_real(v, &d) || d < lo || d > hi || d != (int)d)
-        return qv_error_set(err, QV_EINVAL, "%s should be an integer in [%d, %d]", name, lo, hi);
-    *out = (int)d;
-    return QV_OK;
-}
-
-/* Search params: keys flat in obj[key] or nested under its "params" (both accepted, as
- * Milvus 2.5.2+); ef, nprobe, radius, range_filter, metricType. */
-static qv_err search_params(const search_req *s, const qv_jval *obj, const char *key,
-                            bool check_metric, sub_search *sub, qv_error *err)
-{
-    const qv_jval *sp, *v;
-    const char *metric = NULL;
-    qv_err rc = qv_jget_obj(obj, key, false, &sp, err);
-    double d;
-    int x;
-
-    for (int pass = 0; rc == QV_OK && pass < 2; pass++) {
-        const qv_jval *o = pass ? (sp ? qv_jobj_get(sp, "params") : NULL) : sp;
-        if (!o || qv_jval_type(o) != QV_J_OBJECT)
-            continue;
-        if ((v = qv_jobj_get(o, "metricType")) && !qv_jval_str(v, &metric, NULL))
-            return qv_error_set(err, QV_EINVAL, "metricType must be a string");
-        if ((v = qv_jobj_get(o, "radius")) && qv_jval_real(v, &d))
-            sub->o.has_radius = true, sub->o.radius = (float)d;
-        if ((v = qv_jobj_get(o, "range_filter")) && qv_jval_real(v, &d))
-            sub->o.has_range_filter = true, sub->o.range_filter = (float)d;
-        if ((v = qv_jobj_get(o, "ef")) && (rc = int_param(v, "ef", 1, 32768, &sub->o.ef, err)))
-            return rc;
-        if ((v = qv_jobj_get(o, "nprobe")) &&
-            (rc = int_param(v, "nprobe", 1, 65536, &x, err)) == QV_OK)
-            sub->o.nprobe = (size_t)x;
-    }
-    return rc == QV_OK ? pick_metric(s, sub, check_metric ? metric : NULL, err) : rc;
-}
-
-/* Row of `rows` whose primary key is the JSON key v, or SIZE_MAX. */
-static size_t find_key(const qv_rowbatch *rows, size_t pk_col, const qv_jval *v)
-{
-    const qv_colbuf *c = &rows->cols[pk_col];
-    int64_t iv = 0;
-    const char *sv = NULL;
-    size_t sl = 0;
-    bool is_int = c->width != 0;
-
-    if (is_int ? !qv_jval_int(v, &iv) : !qv_jval_str(v, &sv, &sl))
-        return SIZE_MAX;
-    for (size_t r = 0; r < rows->rows; r++) {
-        if (is_int) {
-            int64_t x;
-            memcpy(&x, qv_colbuf_fixed(c, r), sizeof x);
-            if (x == iv)
-                return r;
-        } else {
-            size_t n;
-            const uint8_t *p = qv_colbuf_var(c, r, &n);
-            if (n == sl && memcmp(p, sv, n) == 0)
-                return r;
-        }
-    }
-    return SIZE_MAX;
-}
-
-/* Milvus 2.6 search by primary key: the stored vectors of `ids`, in their order, are the
- * queries. Every key must exist. */
-static qv_err queries_from_ids(const search_req *s, const qv_jval *ids, sub_search *sub,
-                               qv_error *err)
-{
-    const qv_field *f = &s->ci.schema.fields[sub->o.field];
-    size_t pk_col = (size_t)(qv_schema_primary(&s->ci.schema) - s->ci.schema.fields);
-    size_t nq = qv_jval_type(ids) == QV_J_ARRAY ? qv_jarr_len(ids) : 1;
-    qv_filter *flt = NULL;
-    qv_rowbatch rows = {0};
-    qv_query_opts q = {.limit = UINT64_MAX};
-    qv_dist_filter src;
-    qv_err rc;
-
-    if (nq == 0 || nq > MAX_NQ)
-        return qv_error_set(err, QV_EINVAL, "ids should hold 1 to %d primary keys, got %zu",
-                            MAX_NQ, nq);
-    if ((rc = api_pk_filter(&s->ci.schema, ids, &flt, err)) != QV_OK)
-        return rc;
-    q.filter = flt;
-    q.partitions = s->partitions;
-    q.npartitions = s->npartitions;
-    char *src_params = api_pk_filter_source(ids, &src);
-
-    rc = qv_dist_query(&s->dc, &q, &src, &rows, NULL, err);
-    qv_free(src_params);
-    if (rc == QV_OK &&
-        !(sub->queries = qv_malloc(nq * f->dim * sizeof(float))))
-        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == QV_OK && i < nq; i++) {
-        const qv_jval *one = qv_jval_type(ids) == QV_J_ARRAY ? qv_jarr_at(ids, i) : ids;
-        size_t r = find_key(&rows, pk_col, one);
-        if (r == SIZE_MAX)
-            rc = qv_error_set(err, QV_EINVAL, "ids[%zu]: no entity with this primary key", i);
-        else
-            memcpy(sub->queries + i * f->dim, qv_colbuf_fixed(&rows.cols[sub->o.field], r),
-                   f->dim * sizeof(float));
-    }
-    qv_filter_free(flt);
-    if (rows.cols)
-        qv_rowbatch_fini(&rows);
-    for (size_t i = 0; rc == QV_OK && sub->o.metric == QV_METRIC_COSINE && i < nq; i++)
-        qv_distance_normalize(sub->queries + i * f->dim, f->dim);
-    sub->o.queries = sub->queries;
-    sub->o.nq = rc == QV_OK ? nq : 0;
-    return rc;
-}
-
-static qv_err parse_queries(const search_req *s, const qv_jval *obj, sub_search *sub,
-                            qv_error *err)
-{
-    const qv_field *f = &s->ci.schema.fields[sub->o.field];
-    const qv_jval *data, *ids = qv_jobj_get(obj, "ids");
-    size_t nq;
-    qv_err rc;
-
-    if (ids && qv_jobj_get(obj, "data"))
-        return qv_error_set(err, QV_EINVAL, "data and ids are mutually exclusive");
-    if (ids)
-        return queries_from_ids(s, ids, sub, err);
-    if ((rc = qv_jget_arr(obj, "data", true, &data, err)) != QV_OK)
-        return rc;
-    if ((nq = qv_jarr_len(data)) == 0 || nq > MAX_NQ)
-        return qv_error_set(err, QV_EINVAL,
-                            "nq (number of search vectors) should be in range [1, %d], but got "
-                            "%zu",
-                            MAX_NQ, nq);
-    if (!(sub->queries = qv_malloc(nq * f->dim * sizeof(float))))
-        return qv_error_set(err, QV_ENOMEM, "out of memory");
-    for (size_t q = 0; q < nq; q++) {
-        const qv_jval *vec = qv_jarr_at(data, q);
-        size_t n = qv_jarr_len(vec);
-        if (qv_jval_type(vec) != QV_J_ARRAY || n != f->dim)
-            return qv_error_set(err, QV_EBADJSON,
-                                "data[%zu]: dimension: %u, but length of []float: %zu", q, f->dim,
-                                n);
-        for (size_t i = 0; i < n; i++) {
-            double d;
-            if (!qv_jval_real(qv_jarr_at(vec, i), &d) || !isfinite((float)d))
-                return qv_error_set(err, QV_EBADJSON, "data[%zu][%zu] is not a float32 number",
-                                    q, i);
-            sub->queries[q * f->dim + i] = (float)d;
-        }
-        if (sub->o.metric == QV_METRIC_COSINE)
-            qv_distance_normalize(sub->queries + q * f->dim, f->dim);
-    }
-    sub->o.queries = sub->queries;
-    sub->o.nq = nq;
-    return QV_OK;
 }
 
 static qv_err limits(const qv_jval *obj, int64_t *limit, int64_t *offset, qv_error *err)
@@ -304,10 +49,10 @@ static qv_err parse_sub(const search_req *s, const qv_jval *obj, const char *par
     const qv_jval *params;
     qv_err rc;
 
-    if ((rc = pick_field(s, obj, sub, err)) != QV_OK ||
+    if ((rc = search_pick_field(s, obj, sub, err)) != QV_OK ||
         (rc = search_params(s, obj, params_key, check_metric, sub, err)) != QV_OK ||
         (rc = limits(obj, &sub->limit, &sub->offset, err)) != QV_OK ||
-        (rc = parse_queries(s, obj, sub, err)) != QV_OK ||
+        (rc = search_parse_queries(s, obj, sub, err)) != QV_OK ||
         (rc = qv_jget_str(obj, "filter", false, &expr, NULL, err)) != QV_OK ||
         (rc = qv_jget_obj(obj, "exprParams", false, &params, err)) != QV_OK ||
         (rc = api_compile_filter(s->req, &s->ci.schema, expr, params, &sub->filter, err)))
@@ -580,7 +325,7 @@ typedef struct rerank {
     double k;                       /* RRF */
     double weights[MAX_SUBSEARCHES]; /* weighted */
     bool norm;
-    bool mixed_l2;                  /* weighted, raw: L2 mapped when metrics are mixed */
+    bool mixed_l2; /* weighted, raw: distances (L2, Hamming, Jaccard) mapped when mixed */
 } rerank;
 
 static qv_err parse_rerank(const qv_jval *root, size_t nsubs, const sub_search *subs,
@@ -624,31 +369,35 @@ static qv_err parse_rerank(const qv_jval *root, size_t nsubs, const sub_search *
         if (!qv_jval_real(qv_jarr_at(weights, i), &rr->weights[i]) || rr->weights[i] < 0 ||
             rr->weights[i] > 1)
             return qv_error_set(err, QV_EINVAL, "rank param weight should be in range [0, 1]");
-        any_l2 |= subs[i].o.metric == QV_METRIC_L2;
-        all_l2 &= subs[i].o.metric == QV_METRIC_L2;
+        any_l2 |= qv_metric_ascending(subs[i].o.metric);
+        all_l2 &= qv_metric_ascending(subs[i].o.metric);
     }
     rr->mixed_l2 = any_l2 && !all_l2;
     return QV_OK;
 }
 
-/* Milvus's normalisation of one sub-search score (reference §6.5). */
+/* Milvus's normalisation of one sub-search score (reference §6.5): the distances
+ * (L2, Hamming, Jaccard) map to 1 - 2·atan(d)/π, BM25 to 2·atan(d)/π. */
 static double normalise(qv_metric_kind m, double d)
 {
     if (m == QV_METRIC_COSINE)
         return (1 + d) / 2;
     if (m == QV_METRIC_IP)
         return 0.5 + atan(d) / M_PI;
+    if (m == QV_METRIC_BM25)
+        return 2 * atan(d) / M_PI;
     return 1 - 2 * atan(d) / M_PI;
 }
 
 /* Sub-search i's share of a hit's fused score: RRF 1/(k + rank), rank 1-based; weighted
- * w_i * norm(d), where norm is the identity for raw scores except L2 among mixed metrics. */
+ * w_i * norm(d), where norm is the identity for raw scores except for distances among
+ * mixed metrics (which then rank larger-is-better like the others). */
 static double contribution(const rerank *rr, const sub_search *sub, size_t i, size_t rank,
                            float d)
 {
     if (rr->rrf)
         return 1.0 / (rr->k + (double)rank);
-    if (rr->norm || (rr->mixed_l2 && sub->o.metric == QV_METRIC_L2))
+    if (rr->norm || (rr->mixed_l2 && qv_metric_ascending(sub->o.metric)))
         return rr->weights[i] * normalise(sub->o.metric, d);
     return rr->weights[i] * d;
 }
@@ -727,7 +476,7 @@ static qv_err fuse_query(const search_req *s, const rerank *rr, size_t q, fuse_i
             in[total++] = in[j];
     }
     fuse_ascending = !rr->rrf && !rr->norm && !rr->mixed_l2 &&
-                     s->subs[0].o.metric == QV_METRIC_L2;
+                     qv_metric_ascending(s->subs[0].o.metric);
     qsort(in, total, sizeof *in, fuse_score_cmp);
     *out = in;
     *n = total;

@@ -73,6 +73,8 @@ qv_err api_readyz(qv_req *req, qv_resp *resp)
     api_ok_begin(resp, &w);
     qv_jw_obj_begin(&w);
     qv_jw_kbool(&w, "ready", true);
+    if (api_s3_state(req->node)) /* S3 trouble never makes a node unready: writes go on */
+        qv_jw_kstr(&w, "s3", api_s3_state(req->node));
     qv_jw_obj_end(&w);
     api_ok_end(&w);
     return QV_OK;
@@ -122,6 +124,7 @@ qv_err api_metrics(qv_req *req, qv_resp *resp)
     qv_series_set(qv_metric_default(n->m.wal_torn_tails), (double)wal.torn_tails);
     qv_series_set(qv_metric_default(n->m.wal_files), (double)wal.files);
     set_segment_metrics(n);
+    api_s3_metrics(n);
     qv_metrics_render(n->metrics, &resp->body);
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
     return qv_buf_status(&resp->body, &resp->err);

@@ -8,10 +8,21 @@
  *                      str expr str params
  *   query              "QVQ1" str db str coll u64 shard mask u64 limit u8 count_only
  *                      u32 n + n x i64 partitions str expr str params
- *   search             "QVS1" str db str coll u64 shard mask u32 field u8 metric u32 nq
- *                      u32 k i32 ef u32 nprobe u8 has_radius f32 radius u8 has_range
- *                      f32 range_filter u32 n + n x i64 partitions str expr str params
- *                      nq x dim f32 queries
+ *   search             "QVS2" str db str coll u64 shard mask u32 field u8 metric (0 L2,
+ *                      1 IP, 2 COSINE, 3 HAMMING, 4 JACCARD, 5 BM25) u32 nq u32 k i32 ef
+ *                      u32 nprobe u8 has_radius f32 radius u8 has_range f32 range_filter
+ *                      f32 drop_ratio u32 n + n x i64 partitions str expr str params
+ *                      queries, by the field's type:
+ *                        Float/Float16/BFloat16Vector  nq x dim f32 (float32 queries)
+ *                        BinaryVector                  nq x dim/8 bytes
+ *                        SparseFloatVector             nq x (u32 nnz, nnz x u32 index,
+ *                                                      nnz x f32 value); BM25: term ids
+ *                                                      with their counts in the query
+ *                      u8 has_bm25 [u64 docs u64 tokens u32 nterms nterms x u64 df]: the
+ *                      cluster-wide BM25 statistics the coordinator gathered
+ *   BM25 statistics    "QVB1" str db str coll u64 shard mask u32 field u32 nq
+ *                      nq x (u32 nnz, nnz x u32 term)
+ *                      answer "QVT1" u64 docs u64 tokens u32 nterms nterms x u64 df
  *   answers            "QVA1" u64 count [batch]                       (query, write, delete)
  *                      "QVR1" u32 nq (nq+1) x u64 first, total x f32 distance, batch (search)
  * Errors come back as the usual {"code","message"} envelope with a non-200 status. */
@@ -44,9 +55,14 @@ typedef struct dist_read_msg {
     /* query */
     uint64_t limit;
     bool count_only;
-    /* search (queries owned) */
+    /* search (queries owned), BM25 statistics (stats_q, nq) */
     qv_search_opts so;
     float *queries;
+    uint8_t *bqueries;
+    qv_sparse_vec *squeries;
+    uint32_t *sidx;
+    float *sval;
+    qv_bm25_stats bm25;
     /* delete */
     uint32_t shard;
 } dist_read_msg;
@@ -61,8 +77,12 @@ void dist_encode_delete(qv_buf *b, const dist_target *t, uint32_t shard, const i
                         size_t nparts, const qv_dist_filter *f);
 void dist_encode_query(qv_buf *b, const dist_target *t, const qv_query_opts *o,
                        const qv_dist_filter *f);
-void dist_encode_search(qv_buf *b, const dist_target *t, const qv_search_opts *o, size_t dim,
-                        const qv_dist_filter *f);
+void dist_encode_search(qv_buf *b, const dist_target *t, const qv_search_opts *o,
+                        const qv_field *f, const qv_dist_filter *flt);
+void dist_encode_bm25_stats(qv_buf *b, const dist_target *t, uint64_t shard_mask, size_t field,
+                            const qv_sparse_vec *queries, size_t nq);
+void dist_encode_bm25_answer(qv_buf *b, const qv_bm25_stats *st);
+qv_err dist_decode_bm25_answer(const void *p, size_t len, qv_bm25_stats *st, qv_error *err);
 void dist_encode_count_answer(qv_buf *b, uint64_t count, const qv_rowbatch *rows);
 void dist_encode_search_answer(qv_buf *b, const qv_search_result *r, size_t nq);
 

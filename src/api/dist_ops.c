@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/dist_int.h"
 #include "quiver/alloc.h"
@@ -36,7 +37,7 @@ static void search_encode(void *ctx, uint64_t mask, qv_buf *out)
     dist_target t = target_of(x->dc);
 
     o.shard_mask = mask;
-    dist_encode_search(out, &t, &o, x->dc->ci->schema.fields[o.field].dim, x->src);
+    dist_encode_search(out, &t, &o, &x->dc->ci->schema.fields[o.field], x->src);
 }
 
 static qv_err search_local(void *ctx, uint64_t mask, qv_error *err)
@@ -100,7 +101,7 @@ static int by_key_then_pk(const void *pa, const void *pb)
 static qv_err merge_query(search_ctx *x, size_t q, mhit *buf, qv_search_result *out,
                           size_t *at, qv_error *err)
 {
-    bool l2 = x->o->metric == QV_METRIC_L2;
+    bool l2 = qv_metric_ascending(x->o->metric); /* smaller is better */
     size_t n = 0, kept = 0;
     qv_err rc = QV_OK;
 
@@ -148,21 +149,107 @@ static qv_err merge_search(search_ctx *x, qv_search_result *out, qv_error *err)
     return rc;
 }
 
+/* ---- BM25 statistics: every shard counted once, on the owner that reads it ----------- */
+
+typedef struct stats_ctx {
+    const qv_dist_coll *dc;
+    const qv_search_opts *o;
+    qv_bm25_stats sum;
+} stats_ctx;
+
+static void stats_encode(void *ctx, uint64_t mask, qv_buf *out)
+{
+    stats_ctx *x = ctx;
+    dist_target t = target_of(x->dc);
+
+    dist_encode_bm25_stats(out, &t, mask, x->o->field, x->o->squeries, x->o->nq);
+}
+
+static void stats_add(stats_ctx *x, const qv_bm25_stats *st)
+{
+    x->sum.docs += st->docs;
+    x->sum.tokens += st->tokens;
+    for (size_t i = 0; i < st->nterms && i < x->sum.nterms; i++)
+        x->sum.df[i] += st->df[i];
+}
+
+static qv_err stats_local(void *ctx, uint64_t mask, qv_error *err)
+{
+    stats_ctx *x = ctx;
+    qv_bm25_stats st;
+    qv_err rc = qv_coll_bm25_stats(x->dc->data, x->o->field, mask, x->o->squeries, x->o->nq,
+                                   &st, err);
+
+    if (rc == QV_OK)
+        stats_add(x, &st);
+    qv_bm25_stats_fini(&st);
+    return rc;
+}
+
+static qv_err stats_collect(void *ctx, const void *p, size_t len, qv_error *err)
+{
+    stats_ctx *x = ctx;
+    qv_bm25_stats st;
+    qv_err rc = dist_decode_bm25_answer(p, len, &st, err);
+
+    if (rc == QV_OK && st.nterms != x->sum.nterms)
+        rc = qv_error_set(err, QV_ECORRUPT, "peer answer: %zu term counts, expected %zu",
+                          st.nterms, x->sum.nterms);
+    if (rc == QV_OK)
+        stats_add(x, &st);
+    qv_bm25_stats_fini(&st);
+    return rc;
+}
+
+/* The cluster's BM25 statistics for o's queries, so every shard set scores alike (and as
+ * a single node would). */
+static qv_err gather_bm25(const qv_dist_coll *dc, const qv_search_opts *o, qv_bm25_stats *out,
+                          qv_error *err)
+{
+    static const dist_read_ops ops = {"/internal/v1/bm25_stats", stats_encode, stats_local,
+                                      stats_collect};
+    stats_ctx x = {.dc = dc, .o = o};
+    qv_err rc;
+
+    for (size_t q = 0; q < o->nq; q++)
+        x.sum.nterms += o->squeries[q].nnz;
+    if (!(x.sum.df = qv_calloc(x.sum.nterms + 1, sizeof *x.sum.df)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    if ((rc = dist_read(dc, &ops, &x, err)) != QV_OK) {
+        qv_bm25_stats_fini(&x.sum);
+        return rc;
+    }
+    *out = x.sum;
+    return QV_OK;
+}
+
 qv_err qv_dist_search(const qv_dist_coll *dc, const qv_search_opts *o,
                       const qv_dist_filter *src, qv_search_result *out, qv_error *err)
 {
     static const dist_read_ops ops = {"/internal/v1/search", search_encode, search_local,
                                       search_collect};
     search_ctx *x;
+    qv_bm25_stats stats = {0};
+    qv_search_opts with_stats;
     qv_err rc;
 
     if (!dc->node->cluster)
         return qv_coll_search(dc->data, &dc->ci->schema, o, out, err);
-    if (!(x = qv_calloc(1, sizeof *x)))
+    if (o->metric == QV_METRIC_BM25 && !o->bm25) {
+        if ((rc = gather_bm25(dc, o, &stats, err)) != QV_OK)
+            return rc;
+        with_stats = *o;
+        with_stats.bm25 = &stats;
+        o = &with_stats;
+    }
+    if (!(x = qv_calloc(1, sizeof *x))) {
+        qv_bm25_stats_fini(&stats);
         return qv_error_set(err, QV_ENOMEM, "out of memory");
+    }
     *x = (search_ctx){.dc = dc, .o = o, .src = src};
     if ((rc = dist_read(dc, &ops, x, err)) == QV_OK)
         rc = merge_search(x, out, err);
+    qv_bm25_stats_fini(&stats);
     for (size_t p = 0; p < x->nparts; p++)
         qv_search_result_fini(&x->parts[p]);
     qv_free(x);
@@ -331,6 +418,8 @@ static size_t replicate(const qv_dist_coll *dc, uint8_t op, int64_t partition, u
     qv_peer_call calls[QV_CLUSTER_MAX_REPLICAS];
     dist_target t = target_of(dc);
     size_t ncalls = 0, durable = 0;
+    struct timespec t0, t1;
+    bool paused;
     qv_buf body;
 
     qv_buf_init(&body);
@@ -344,15 +433,27 @@ static size_t replicate(const qv_dist_coll *dc, uint8_t op, int64_t partition, u
             calls[ncalls++] = (qv_peer_call){.peer = owners[i], .method = "POST",
                                              .path = "/internal/v1/replicate",
                                              .body = body.data, .len = body.len};
-    }
-    qv_cluster_call(c, calls, ncalls, qv_cluster_timeout_ms(c));
-    for (size_t i = 0; i < ncalls; i++) {
-        if (calls[i].ok && calls[i].status == 200)
-            durable++;
         else
+            qv_cluster_note_missed(c, owners[i]); /* it catches up before serving again */
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    qv_cluster_call(c, calls, ncalls, qv_cluster_timeout_ms(c));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* calls that outlived their deadline by far: this process was paused, not the peer */
+    paused = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >
+             qv_cluster_timeout_ms(c) + 1000;
+    for (size_t i = 0; i < ncalls; i++) {
+        if (calls[i].ok && calls[i].status == 200) {
+            durable++;
+        } else {
             qv_log_warn("cluster", "replicating to %s failed (%s, HTTP %ld): it will resync",
                         qv_cluster_peer_id(c, calls[i].peer), calls[i].error, calls[i].status);
+            if (!paused)
+                qv_cluster_note_missed(c, calls[i].peer);
+        }
     }
+    if (paused)
+        qv_cluster_resync(c, "a replication outlived its deadline (was this process stopped?)");
     qv_peer_calls_fini(calls, ncalls);
     qv_buf_fini(&body);
     return durable;

@@ -103,6 +103,34 @@ static const struct {
       "Writes that waited for growing data to fall under its budget.", NULL),
     F(admit_timeouts, FAMILY_COUNTER, "quiver_write_admission_timeouts_total",
       "Writes refused because growing data stayed over its budget.", NULL),
+    F(s3_requests, FAMILY_COUNTER, "quiver_s3_requests_total",
+      "S3 request attempts by operation (retries included).", "op"),
+    F(s3_failures, FAMILY_COUNTER, "quiver_s3_request_failures_total",
+      "S3 request attempts that failed (error, timeout, 5xx, SlowDown, refusal).", "op"),
+    F(s3_retries, FAMILY_COUNTER, "quiver_s3_retries_total", "S3 requests retried after backoff.",
+      NULL),
+    F(s3_sent_bytes, FAMILY_COUNTER, "quiver_s3_sent_bytes_total",
+      "Bytes of S3 request bodies that succeeded.", NULL),
+    F(s3_received_bytes, FAMILY_COUNTER, "quiver_s3_received_bytes_total",
+      "Bytes of S3 answers received.", NULL),
+    F(s3_degraded, FAMILY_GAUGE, "quiver_s3_degraded",
+      "1 while the latest S3 request failed after its retries, else 0.", NULL),
+    F(s3_backlog_files, FAMILY_GAUGE, "quiver_s3_backlog_files",
+      "Sealed files not yet in S3, as of the offloader's last pass.", NULL),
+    F(s3_backlog_bytes, FAMILY_GAUGE, "quiver_s3_backlog_bytes",
+      "Bytes of the sealed files not yet in S3.", NULL),
+    F(s3_uploads, FAMILY_COUNTER, "quiver_s3_uploads_total", "Files uploaded to S3.", NULL),
+    F(s3_deletes, FAMILY_COUNTER, "quiver_s3_deletes_total",
+      "S3 objects deleted (compacted-away segments, dropped collections).", NULL),
+    F(s3_fetches, FAMILY_COUNTER, "quiver_s3_fetches_total",
+      "Sealed files downloaded from S3 because they were missing locally.", NULL),
+    F(s3_evictions, FAMILY_COUNTER, "quiver_s3_evictions_total",
+      "Local sealed files deleted under s3.cache_bytes (their S3 copy stays).", NULL),
+    F(s3_cache_bytes, FAMILY_GAUGE, "quiver_s3_cache_bytes",
+      "Local bytes of sealed segment and index files, counted against s3.cache_bytes.", NULL),
+    F(s3_objects, FAMILY_GAUGE, "quiver_s3_objects", "This node's objects in S3.", NULL),
+    F(s3_synced, FAMILY_GAUGE, "quiver_s3_last_sync_timestamp_seconds",
+      "When S3 last held every sealed file of this node (0: not yet).", NULL),
 #undef F
 };
 
@@ -224,8 +252,9 @@ qv_err qv_node_open(const qv_config *cfg, qv_node **out, qv_error *err)
     pick_node_id(n);
     if ((rc = lock_data_dir(n, cfg->server_data_dir, err)) != QV_OK ||
         (rc = qv_io_open_default(cfg->storage_io_backend, &n->io, err)) != QV_OK ||
+        (rc = api_s3_open(n, err)) != QV_OK || /* restores an empty data directory */
         (rc = qv_catalog_open(cfg->server_data_dir, n->io, &n->catalog, err)) != QV_OK ||
-        (rc = open_store(n, err)) != QV_OK ||
+        (rc = open_store(n, err)) != QV_OK || (rc = api_s3_start(n, err)) != QV_OK ||
         (rc = qv_idalloc_open(cfg->server_data_dir, n->io, &n->ids, err)) != QV_OK ||
         (rc = open_auth(n, err)) != QV_OK ||
         (rc = open_collections(n, err)) != QV_OK || (rc = open_cluster(n, err)) != QV_OK ||
@@ -259,6 +288,7 @@ void qv_node_close(qv_node *n)
     qv_auth_close(n->auth);
     qv_catalog_close(n->catalog);
     qv_metrics_free(n->metrics);
+    qv_s3_free(n->s3); /* the store's offloader, its user, stopped first thing */
     if (store_closed) /* else a background build still uses the I/O backend */
         qv_io_free(n->io);
     if (n->lock_fd >= 0)

@@ -127,6 +127,7 @@ static const qv_route routes[] = {
     INTERNAL("POST", "delete", delete),
     INTERNAL("POST", "query", query),
     INTERNAL("POST", "search", search),
+    INTERNAL("POST", "bm25_stats", bm25_stats),
     INTERNAL("POST", "progress", progress),
     INTERNAL("POST", "sync", sync),
     INTERNAL("POST", "install", install),

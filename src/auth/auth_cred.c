@@ -8,6 +8,7 @@
 
 #include "auth/auth_int.h"
 #include "quiver/alloc.h"
+#include "quiver/base64.h"
 
 #define AUTH_HEADER_MAX 1024
 
@@ -146,39 +147,15 @@ qv_err auth_keys_parse(const char *spec, auth_key **out, size_t *count, qv_error
 
 /* --- the Authorization header ----------------------------------------------------------- */
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* RFC 4648 base64 with optional padding into out (NUL-terminated); false if malformed. */
 static bool b64_decode(const char *in, char *out, size_t cap)
 {
-    uint32_t acc = 0;
-    size_t bits = 0, n = 0;
+    size_t n;
 
-    for (; *in && *in != '='; in++) {
-        int v = b64_value((unsigned char)*in);
-        if (v < 0)
-            return false;
-        acc = acc << 6 | (uint32_t)v;
-        if ((bits += 6) >= 8) {
-            bits -= 8;
-            if (n + 1 >= cap)
-                return false;
-            out[n++] = (char)(acc >> bits & 0xff);
-        }
-    }
-    while (*in == '=')
-        in++;
+    if (!cap || !qv_base64_decode(in, strlen(in), (uint8_t *)out, cap - 1, &n))
+        return false;
     out[n] = '\0';
-    return *in == '\0' && memchr(out, '\0', n) == NULL;
+    return memchr(out, '\0', n) == NULL;
 }
 
 static qv_err unauthenticated(qv_error *err)

@@ -13,6 +13,9 @@ typedef struct cluster_peer {
     char id[QV_CLUSTER_MAX_ID + 1];
     char url[256];
     qv_peer_state state; /* guarded by the cluster lock; the self entry is not used */
+    /* writes of ours it missed (cluster lock): it must catch up before anyone reads from
+     * it; `told` is the count our last delivered resync ping covered */
+    uint64_t missed, told;
 } cluster_peer;
 
 struct qv_cluster {
@@ -24,6 +27,7 @@ struct qv_cluster {
     int heartbeat_ms, timeout_ms;
     bool allow_partial;
     bool self_ready;
+    _Atomic uint64_t resyncs; /* catch-ups asked of this node (qv_cluster_resync) */
     _Atomic uint64_t last_round_ms; /* CLOCK_REALTIME ms of the heartbeat's last round */
     char secret[256];
     char ca_file[512]; /* https:// peers are verified against it ("" : the system store) */

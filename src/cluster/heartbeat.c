@@ -26,7 +26,7 @@ static void take_answer(qv_cluster *c, const qv_peer_call *call)
     pthread_mutex_lock(&c->lock);
     if (node && !strcmp(node, p->id)) {
         p->state.catalog_version = (uint64_t)version;
-        p->state.ready = ready;
+        p->state.ready = ready && p->missed == p->told; /* told: it answers not ready */
     } else {
         p->state.live = p->state.ready = false; /* another process on that address */
     }
@@ -34,19 +34,35 @@ static void take_answer(qv_cluster *c, const qv_peer_call *call)
     qv_jdoc_free(doc);
 }
 
+/* Every ping to a peer that missed writes of ours asks it to catch up
+ * (X-Quiver-Resync); once one got through, the peer answers not ready until it has. */
 static void ping_all(qv_cluster *c)
 {
     qv_peer_call calls[QV_CLUSTER_MAX_PEERS];
+    uint64_t missed[QV_CLUSTER_MAX_PEERS];
     size_t n = 0;
 
-    for (size_t i = 0; i < c->npeers; i++)
-        if (i != c->self)
-            calls[n++] = (qv_peer_call){.peer = i, .method = "GET", .path = "/internal/v1/ping"};
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->npeers; i++) {
+        if (i == c->self)
+            continue;
+        missed[n] = c->peers[i].missed;
+        calls[n] = (qv_peer_call){.peer = i, .method = "GET", .path = "/internal/v1/ping"};
+        if (missed[n] != c->peers[i].told)
+            calls[n].header = "X-Quiver-Resync: 1";
+        n++;
+    }
+    pthread_mutex_unlock(&c->lock);
     qv_cluster_call(c, calls, n, c->timeout_ms < c->heartbeat_ms * 2 ? c->timeout_ms
                                                                       : c->heartbeat_ms * 2);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].ok && calls[i].status != 200)
             qv_cluster_mark(c, calls[i].peer, false); /* up, but not a peer of ours */
+        if (calls[i].header && calls[i].ok && calls[i].status == 200) {
+            pthread_mutex_lock(&c->lock);
+            c->peers[calls[i].peer].told = missed[i];
+            pthread_mutex_unlock(&c->lock);
+        }
         take_answer(c, &calls[i]);
     }
     qv_peer_calls_fini(calls, n);

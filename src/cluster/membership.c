@@ -190,6 +190,32 @@ void qv_cluster_set_ready(qv_cluster *c, bool ready)
     pthread_mutex_unlock(&c->lock);
 }
 
+void qv_cluster_note_missed(qv_cluster *c, size_t peer)
+{
+    if (peer == c->self)
+        return;
+    pthread_mutex_lock(&c->lock);
+    cluster_peer *p = &c->peers[peer];
+    if (p->missed == p->told)
+        qv_log_warn("cluster", "peer %s missed a write: no reads from it until it caught up",
+                    p->id);
+    p->missed++;
+    p->state.ready = false;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void qv_cluster_resync(qv_cluster *c, const char *why)
+{
+    atomic_fetch_add(&c->resyncs, 1);
+    pthread_mutex_lock(&c->lock);
+    if (c->self_ready)
+        qv_log_warn("cluster", "node %s catches up again: %s", c->peers[c->self].id, why);
+    c->self_ready = false;
+    pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t qv_cluster_resyncs(qv_cluster *c) { return atomic_load(&c->resyncs); }
+
 void qv_cluster_mark(qv_cluster *c, size_t peer, bool ok)
 {
     if (peer == c->self)

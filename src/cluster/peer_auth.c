@@ -9,27 +9,7 @@
 #include "cluster/cluster_int.h"
 #include "quiver/crypto.h"
 
-#define HMAC_BLOCK 64
 #define MAX_SKEW_MS (5 * 60 * 1000)
-
-static void hmac_sha256(const char *key, const void *msg, size_t len,
-                        uint8_t out[QV_SHA256_BYTES])
-{
-    uint8_t k[HMAC_BLOCK] = {0}, ipad[HMAC_BLOCK], opad[HMAC_BLOCK], inner[QV_SHA256_BYTES];
-    size_t klen = strlen(key);
-
-    if (klen > HMAC_BLOCK)
-        qv_crypto_sha256(key, klen, NULL, 0, k);
-    else
-        memcpy(k, key, klen);
-    for (size_t i = 0; i < HMAC_BLOCK; i++) {
-        ipad[i] = k[i] ^ 0x36;
-        opad[i] = k[i] ^ 0x5c;
-    }
-    qv_crypto_sha256(ipad, sizeof ipad, msg, len, inner);
-    qv_crypto_sha256(opad, sizeof opad, inner, sizeof inner, out);
-    qv_crypto_wipe(k, sizeof k);
-}
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -52,7 +32,8 @@ static void mac(const qv_cluster *c, const char *id, uint64_t ms, const char *me
     qv_crypto_sha256(body ? body : "", len, NULL, 0, digest);
     hex(digest, sizeof digest, body_hex);
     n = snprintf(msg, sizeof msg, "%s\n%" PRIu64 "\n%s\n%s\n%s", id, ms, method, path, body_hex);
-    hmac_sha256(c->secret, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1, m);
+    qv_crypto_hmac_sha256(c->secret, strlen(c->secret), msg,
+                          n < (int)sizeof msg ? (size_t)n : sizeof msg - 1, m);
     hex(m, sizeof m, out);
 }
 

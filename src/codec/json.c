@@ -236,6 +236,16 @@ static qv_err wrong_type(const char *key, const json_t *v, const char *want, qv_
                         qv_jtype_name(qv_jval_type(V(v))), key, want);
 }
 
+/* A string parameter holding a NUL: C code would see only the part before it (a name
+ * "x\u0000y" would become "x"), so it is refused whole. */
+static qv_err nul_inside(const char *key, const json_t *v, qv_error *err)
+{
+    if (strlen(json_string_value(v)) == json_string_length(v))
+        return QV_OK;
+    return qv_error_set(err, QV_EINVAL, "%s: a NUL character (\\u0000) is not allowed here: "
+                        "invalid parameter", key);
+}
+
 /* The value of key, or NULL (after checking required). */
 static qv_err lookup(const qv_jval *obj, const char *key, bool required, json_t **out,
                      bool *present, qv_error *err)
@@ -262,6 +272,8 @@ qv_err qv_jget_str(const qv_jval *obj, const char *key, bool required, const cha
         return wrong_type(key, v, "string", err);
     if (required && json_string_length(v) == 0)
         return missing(key, err);
+    if ((rc = nul_inside(key, v, err)) != QV_OK)
+        return rc;
     *out = json_string_value(v);
     return QV_OK;
 }
@@ -355,6 +367,8 @@ qv_err qv_jget_str_list(const qv_jval *obj, const char *key, bool required, char
         json_t *v = json_array_get(J(arr), i);
         if (!json_is_string(v))
             return wrong_type(key, v, "string", err);
+        if ((rc = nul_inside(key, v, err)) != QV_OK)
+            return rc;
         if (!(list[*count] = qv_strdup(json_string_value(v))))
             return qv_error_set(err, QV_ENOMEM, "out of memory");
         (*count)++;

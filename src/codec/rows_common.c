@@ -46,6 +46,8 @@ qv_err rows_begin(rows_ctx *c, const qv_schema *s, const qv_rows_opts *o, qv_row
 
 qv_err rows_end(rows_ctx *c, qv_err rc)
 {
+    if (rc == QV_OK && c->s->function_count)
+        rc = rows_fill_functions(c);
     qv_jsonb_builder_fini(&c->jb);
     qv_jsonb_builder_fini(&c->tmp);
     qv_buf_fini(&c->scratch);

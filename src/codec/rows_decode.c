@@ -46,6 +46,10 @@ static void rv_of(const json_t *j, rv *v)
     }
 }
 
+static void to_jsonb(qv_jsonb_builder *b, const json_t *j);
+
+void rows_to_jsonb(qv_jsonb_builder *b, const qv_jval *v) { to_jsonb(b, J(v)); }
+
 /* Append j to b as jsonb: the same calls qv_jsonb_parse_json makes for j's text. */
 static void to_jsonb(qv_jsonb_builder *b, const json_t *j)
 {
@@ -131,12 +135,30 @@ static qv_err array_field(rows_ctx *c, const qv_field *f, const json_t *j, const
     return rows_push_jb(c, &c->b->cols[f - c->s->fields]);
 }
 
+/* A vector of another type than FloatVector: through jsonb, as the text front end. */
+static qv_err jsonb_vector(rows_ctx *c, const qv_field *f, const json_t *j)
+{
+    const uint8_t *blob;
+    size_t n;
+    qv_error e;
+    qv_err rc;
+
+    qv_jsonb_builder_reset(&c->tmp);
+    to_jsonb(&c->tmp, j);
+    if ((rc = qv_jsonb_finish(&c->tmp, &blob, &n, &e)) != QV_OK)
+        return rc == QV_ENOMEM ? qv_error_set(c->err, rc, "out of memory")
+                               : rows_fail(c, f, ROWS_NO_ELEM, "%s", e.msg);
+    return rows_push_vector_jsonb(c, f, qv_jsonb_root(blob, n));
+}
+
 static qv_err field_value(rows_ctx *c, const qv_field *f, const json_t *j)
 {
     rv v;
     bool decode;
     qv_err rc;
 
+    if (c->s->function_count && qv_schema_output_function(c->s, f))
+        return rows_function_input(c, f, j && !json_is_null(j));
     if (j)
         rv_of(j, &v);
     if ((size_t)(f - c->s->fields) == c->pk && (c->o.pk_auto || c->o.pk_optional)) {
@@ -148,6 +170,11 @@ static qv_err field_value(rows_ctx *c, const qv_field *f, const json_t *j)
     switch (f->type) {
     case QV_TYPE_FLOAT_VECTOR:
         return vector_field(c, f, j, &v);
+    case QV_TYPE_FLOAT16_VECTOR:
+    case QV_TYPE_BFLOAT16_VECTOR:
+    case QV_TYPE_BINARY_VECTOR:
+    case QV_TYPE_SPARSE_FLOAT_VECTOR:
+        return jsonb_vector(c, f, j);
     case QV_TYPE_ARRAY:
         return array_field(c, f, j, &v);
     case QV_TYPE_JSON:

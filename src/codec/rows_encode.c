@@ -3,35 +3,81 @@
  * row of a columnar batch written as JSON key/value pairs. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quiver/alloc.h"
+#include "quiver/base64.h"
 #include "quiver/jsonb.h"
 #include "quiver/rowcodec.h"
+#include "quiver/sparse.h"
 
 /* ---- outputFields ------------------------------------------------------------------- */
 
+/* Dynamic keys are kept sorted and unique (byte order, shorter first), so a request naming
+ * many of them costs n log n, not n^2 (tests/integration/test_hostile.py). */
+static int key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+static int key_sort(const void *x, const void *y)
+{
+    const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+    return key_cmp(a, strlen(a), b, strlen(b));
+}
+
 static bool has_key(const qv_output_fields *of, const char *key, size_t n)
 {
-    for (size_t i = 0; i < of->dynamic_count; i++)
-        if (strlen(of->dynamic_keys[i]) == n && memcmp(of->dynamic_keys[i], key, n) == 0)
+    size_t lo = 0, hi = of->dynamic_count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *k = of->dynamic_keys[mid];
+        int c = key_cmp(k, strlen(k), key, n);
+        if (c == 0)
             return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 
-static qv_err add_key(qv_output_fields *of, const char *name, qv_error *err)
+static qv_err add_key(qv_output_fields *of, const char *name, size_t *cap, qv_error *err)
 {
-    char **keys;
+    char **keys = of->dynamic_keys;
 
-    if (has_key(of, name, strlen(name)))
-        return QV_OK;
-    if (!(keys = qv_reallocarray(of->dynamic_keys, of->dynamic_count + 1, sizeof *keys)))
-        return qv_error_set(err, QV_ENOMEM, "out of memory");
-    of->dynamic_keys = keys;
+    if (of->dynamic_count == *cap) {
+        size_t n = *cap ? *cap * 2 : 8;
+        if (!(keys = qv_reallocarray(of->dynamic_keys, n, sizeof *keys)))
+            return qv_error_set(err, QV_ENOMEM, "out of memory");
+        of->dynamic_keys = keys;
+        *cap = n;
+    }
     if (!(keys[of->dynamic_count] = qv_strdup(name)))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     of->dynamic_count++;
     return QV_OK;
+}
+
+/* Sort the keys and drop repeats. */
+static void keys_unique(qv_output_fields *of)
+{
+    size_t n = 0;
+
+    if (!of->dynamic_count)
+        return;
+    qsort(of->dynamic_keys, of->dynamic_count, sizeof *of->dynamic_keys, key_sort);
+    for (size_t i = 0; i < of->dynamic_count; i++) {
+        if (n && strcmp(of->dynamic_keys[n - 1], of->dynamic_keys[i]) == 0)
+            qv_free(of->dynamic_keys[i]);
+        else
+            of->dynamic_keys[n++] = of->dynamic_keys[i];
+    }
+    of->dynamic_count = n;
 }
 
 qv_err qv_codec_output_fields(const qv_schema *s, const char *const *names, size_t n,
@@ -40,6 +86,7 @@ qv_err qv_codec_output_fields(const qv_schema *s, const char *const *names, size
     qv_output_fields of = {0};
     const qv_field *pk = qv_schema_primary(s);
     bool star = n == 0 && default_all;
+    size_t cap = 0;
     qv_err rc = QV_OK;
 
     for (size_t i = 0; i < n && rc == QV_OK; i++) {
@@ -55,15 +102,17 @@ qv_err qv_codec_output_fields(const qv_schema *s, const char *const *names, size
         else if (strcmp(names[i], "$meta") == 0)
             of.all_dynamic = true;
         else
-            rc = add_key(&of, names[i], err);
+            rc = add_key(&of, names[i], &cap, err);
     }
     if (rc != QV_OK) {
         qv_codec_output_fields_fini(&of);
         return rc;
     }
-    if (star) {
+    keys_unique(&of);
+    if (star) { /* function outputs (BM25 term frequencies) only when named */
         for (size_t i = 0; i < s->field_count; i++)
-            of.fields |= 1ull << i;
+            if (!qv_schema_output_function(s, &s->fields[i]))
+                of.fields |= 1ull << i;
         of.all_dynamic = s->enable_dynamic;
     }
     if (pk)
@@ -152,6 +201,38 @@ static void write_array(qv_jw *w, const qv_field *f, qv_jsonb arr, bool int64_as
     qv_jw_arr_end(w);
 }
 
+/* Binary and half-precision vectors: base64 of their stored bytes (Milvus's output). */
+static void write_base64(qv_jw *w, const void *p, size_t n)
+{
+    char small[256], *text = qv_base64_encoded_len(n) <= sizeof small
+                                 ? small
+                                 : qv_malloc(qv_base64_encoded_len(n));
+
+    if (!text) {
+        w->out->failed = true;
+        return;
+    }
+    qv_base64_encode(p, n, text);
+    qv_jw_strn(w, text, qv_base64_encoded_len(n));
+    if (text != small)
+        qv_free(text);
+}
+
+/* A sparse vector as {"<index>": value, ...}, indices ascending. */
+static void write_sparse(qv_jw *w, const uint8_t *p, size_t n)
+{
+    qv_sparse_vec v = qv_sparse_view(p, n);
+    char key[16];
+
+    qv_jw_obj_begin(w);
+    for (size_t i = 0; i < v.nnz; i++) {
+        snprintf(key, sizeof key, "%u", v.idx[i]);
+        qv_jw_key(w, key);
+        qv_jw_float(w, v.val[i]);
+    }
+    qv_jw_obj_end(w);
+}
+
 static void write_value(qv_jw *w, const qv_field *f, const qv_colbuf *c, size_t row,
                         bool int64_as_string)
 {
@@ -170,7 +251,7 @@ static void write_value(qv_jw *w, const qv_field *f, const qv_colbuf *c, size_t 
         qv_jw_null(w);
         return;
     }
-    if (c->width && f->type != QV_TYPE_FLOAT_VECTOR)
+    if (c->width && !qv_type_is_vector(f->type))
         memcpy(&v, qv_colbuf_fixed(c, row), c->width < sizeof v ? c->width : sizeof v);
     switch (f->type) {
     case QV_TYPE_BOOL: qv_jw_bool(w, *(const uint8_t *)qv_colbuf_fixed(c, row) != 0); break;
@@ -203,6 +284,15 @@ static void write_value(qv_jw *w, const qv_field *f, const qv_colbuf *c, size_t 
         qv_jw_arr_end(w);
         break;
     }
+    case QV_TYPE_FLOAT16_VECTOR:
+    case QV_TYPE_BFLOAT16_VECTOR:
+    case QV_TYPE_BINARY_VECTOR:
+        write_base64(w, qv_colbuf_fixed(c, row), c->width);
+        break;
+    case QV_TYPE_SPARSE_FLOAT_VECTOR:
+        p = qv_colbuf_var(c, row, &n);
+        write_sparse(w, p, n);
+        break;
     default:
         qv_jw_null(w);
     }

@@ -61,7 +61,8 @@ typedef struct rows_ctx {
 /* Initialise the batch and the context; o may be NULL. */
 qv_err rows_begin(rows_ctx *c, const qv_schema *s, const qv_rows_opts *o, qv_rowbatch *b,
                   qv_error *err);
-/* Release scratch; on failure also finalise (zero) the batch. Returns rc. */
+/* Fill the function outputs (on success), release scratch; on failure also finalise
+ * (zero) the batch. Returns rc, or the error of a function. */
 qv_err rows_end(rows_ctx *c, qv_err rc);
 /* Refuse row index `row` beyond max_rows. */
 qv_err rows_check_count(rows_ctx *c, size_t rows);
@@ -84,6 +85,14 @@ qv_err rows_missing(rows_ctx *c, const qv_field *f);
 qv_err rows_float(rows_ctx *c, const qv_field *f, size_t elem, const rv *v, float *out);
 /* FloatVector: the caller parsed n elements into v (the first dim of them); check n, push. */
 qv_err rows_push_vector(rows_ctx *c, const qv_field *f, const float *v, size_t n);
+/* A jansson value as jsonb (rows_decode.c; the calls qv_jsonb_parse_json makes). */
+void rows_to_jsonb(qv_jsonb_builder *b, const qv_jval *v);
+/* Float16/BFloat16/Binary/SparseFloatVector: the value as jsonb (rows_vector.c). */
+qv_err rows_push_vector_jsonb(rows_ctx *c, const qv_field *f, qv_jsonb v);
+/* A function's output field: never given by the client (present: the value is there and
+ * not null); its column is filled by rows_fill_functions once every row is decoded. */
+qv_err rows_function_input(rows_ctx *c, const qv_field *f, bool present);
+qv_err rows_fill_functions(rows_ctx *c);
 /* Array: the caller opens c->jb with qv_jsonb_begin_array, calls rows_array_elem for each
  * element, closes it and calls rows_push_jb. */
 qv_err rows_array_elem(rows_ctx *c, const qv_field *f, size_t i, const rv *v);

@@ -286,6 +286,8 @@ static qv_err tx_field(tx *t, size_t i)
             return scan_syntax(x, p, "unexpected character after value");
         null = true;
     }
+    if (t->c.s->function_count && qv_schema_output_function(t->c.s, f))
+        return rows_function_input(&t->c, f, sl->state != SLOT_ABSENT && !null);
     if (i == t->c.pk && (t->c.o.pk_auto || t->c.o.pk_optional)) {
         const rv *pv = sl->state == SLOT_ABSENT ? NULL : null ? &null_value : &some_value;
         if ((rc = rows_pk_presence(&t->c, f, pv, &decode)) != QV_OK || !decode)
@@ -303,6 +305,13 @@ static qv_err tx_field(tx *t, size_t i)
         return rows_push_vector(&t->c, f, sl->vec, sl->count);
     case QV_TYPE_ARRAY:
         return tx_array(t, f, sl->start, sl->end);
+    case QV_TYPE_FLOAT16_VECTOR:
+    case QV_TYPE_BFLOAT16_VECTOR:
+    case QV_TYPE_BINARY_VECTOR:
+    case QV_TYPE_SPARSE_FLOAT_VECTOR:
+        if ((rc = tx_jsonb(t, sl->start, sl->end, sl->depth, &blob, &n)) != QV_OK)
+            return rc;
+        return rows_push_vector_jsonb(&t->c, f, qv_jsonb_root(blob, n));
     case QV_TYPE_JSON:
         if ((rc = tx_jsonb(t, sl->start, sl->end, sl->depth, &blob, &n)) != QV_OK)
             return rc;

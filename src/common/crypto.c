@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 static qv_err openssl_error(qv_error *err, const char *what)
@@ -43,6 +44,21 @@ void qv_crypto_sha256(const void *a, size_t a_len, const void *b, size_t b_len,
         ERR_clear_error();
     }
     EVP_MD_CTX_free(ctx);
+}
+
+void qv_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                           uint8_t out[QV_SHA256_BYTES])
+{
+    unsigned int n = 0;
+
+    /* as for qv_crypto_sha256: only allocation fails, and a zero MAC matches nothing */
+    if (key_len > INT32_MAX ||
+        !HMAC(EVP_sha256(), key_len ? key : "", (int)key_len, msg_len ? msg : (const void *)"",
+              msg_len, out, &n) ||
+        n != QV_SHA256_BYTES) {
+        OPENSSL_cleanse(out, QV_SHA256_BYTES);
+        ERR_clear_error();
+    }
 }
 
 qv_err qv_crypto_random(void *out, size_t n, qv_error *err)

@@ -2,9 +2,11 @@
 /* schema.c - data type names, typed values, string maps and schema checks. */
 #include "quiver/schema.h"
 
+#include <strings.h>
 #include <string.h>
 
 #include "quiver/alloc.h"
+#include "quiver/analyzer.h"
 
 static const struct {
     qv_type type;
@@ -49,9 +51,22 @@ bool qv_type_is_numeric(qv_type t)
 {
     return qv_type_is_integer(t) || t == QV_TYPE_FLOAT || t == QV_TYPE_DOUBLE;
 }
-bool qv_type_is_supported(qv_type t)
+bool qv_type_is_supported(qv_type t) { return qv_type_name(t) != NULL; }
+
+bool qv_type_is_float_vector(qv_type t)
 {
-    return qv_type_name(t) != NULL && (!qv_type_is_vector(t) || t == QV_TYPE_FLOAT_VECTOR);
+    return t == QV_TYPE_FLOAT_VECTOR || t == QV_TYPE_FLOAT16_VECTOR || t == QV_TYPE_BFLOAT16_VECTOR;
+}
+
+size_t qv_vector_row_bytes(qv_type t, uint32_t dim)
+{
+    switch (t) {
+    case QV_TYPE_FLOAT_VECTOR: return (size_t)dim * 4;
+    case QV_TYPE_FLOAT16_VECTOR:
+    case QV_TYPE_BFLOAT16_VECTOR: return (size_t)dim * 2;
+    case QV_TYPE_BINARY_VECTOR: return dim / 8;
+    default: return 0;
+    }
 }
 
 void qv_value_fini(qv_value *v)
@@ -143,6 +158,96 @@ void qv_kvlist_fini(qv_kvlist *l)
     memset(l, 0, sizeof *l);
 }
 
+/* ---- functions --------------------------------------------------------------------- */
+
+static const char *const function_names[] = {"Unknown", "BM25", "TextEmbedding", "Rerank"};
+
+qv_function_type qv_function_type_from_name(const char *name)
+{
+    for (int i = 1; name && i < 4; i++)
+        if (strcasecmp(name, function_names[i]) == 0)
+            return (qv_function_type)i;
+    return QV_FUNCTION_UNKNOWN;
+}
+
+const char *qv_function_type_name(qv_function_type t)
+{
+    return t >= 0 && t < 4 ? function_names[t] : "Unknown";
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        qv_free(v[i]);
+    qv_free(v);
+}
+
+void qv_function_fini(qv_function *fn)
+{
+    if (!fn)
+        return;
+    qv_free(fn->name);
+    qv_free(fn->description);
+    free_names(fn->inputs, fn->ninputs);
+    free_names(fn->outputs, fn->noutputs);
+    qv_kvlist_fini(&fn->params);
+    memset(fn, 0, sizeof *fn);
+}
+
+static char **copy_names(char *const *v, size_t n)
+{
+    char **out = qv_calloc(n ? n : 1, sizeof *out);
+
+    for (size_t i = 0; out && i < n; i++) {
+        if (!(out[i] = qv_strdup(v[i]))) {
+            free_names(out, i);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static qv_err function_copy(qv_function *dst, const qv_function *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->id = src->id;
+    dst->type = src->type;
+    dst->name = qv_strdup(src->name);
+    dst->description = qv_strdup(src->description);
+    if ((dst->inputs = copy_names(src->inputs, src->ninputs)))
+        dst->ninputs = src->ninputs;
+    if ((dst->outputs = copy_names(src->outputs, src->noutputs)))
+        dst->noutputs = src->noutputs;
+    if (!dst->name || (src->description && !dst->description) || !dst->inputs ||
+        !dst->outputs || qv_kvlist_copy(&dst->params, &src->params) != QV_OK) {
+        qv_function_fini(dst);
+        return QV_ENOMEM;
+    }
+    return QV_OK;
+}
+
+const qv_function *qv_schema_output_function(const qv_schema *s, const qv_field *f)
+{
+    for (size_t i = 0; i < s->function_count; i++)
+        for (size_t j = 0; j < s->functions[i].noutputs; j++)
+            if (strcmp(s->functions[i].outputs[j], f->name) == 0)
+                return &s->functions[i];
+    return NULL;
+}
+
+static bool param_true(const qv_field *f, const char *key)
+{
+    const char *v = qv_kvlist_get(&f->type_params, key);
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+bool qv_field_analyzer_enabled(const qv_field *f) { return param_true(f, "enable_analyzer"); }
+bool qv_field_match_enabled(const qv_field *f) { return param_true(f, "enable_match"); }
+const char *qv_field_analyzer_params(const qv_field *f)
+{
+    return qv_kvlist_get(&f->type_params, "analyzer_params");
+}
+
 void qv_field_fini(qv_field *f)
 {
     if (!f)
@@ -162,6 +267,9 @@ void qv_schema_fini(qv_schema *s)
         qv_field_fini(&s->fields[i]);
     qv_free(s->fields);
     qv_free(s->description);
+    for (size_t i = 0; i < s->function_count; i++)
+        qv_function_fini(&s->functions[i]);
+    qv_free(s->functions);
     memset(s, 0, sizeof *s);
 }
 
@@ -194,6 +302,14 @@ qv_err qv_schema_copy(qv_schema *dst, const qv_schema *src)
             goto fail;
         dst->field_count = i + 1;
     }
+    if (src->function_count &&
+        !(dst->functions = qv_calloc(src->function_count, sizeof *dst->functions)))
+        goto fail;
+    for (size_t i = 0; i < src->function_count; i++) {
+        if (function_copy(&dst->functions[i], &src->functions[i]) != QV_OK)
+            goto fail;
+        dst->function_count = i + 1;
+    }
     return QV_OK;
 fail:
     qv_schema_fini(dst);
@@ -224,13 +340,45 @@ const qv_field *qv_schema_partition_key(const qv_schema *s)
     return NULL;
 }
 
+static qv_err validate_analyzer(const qv_field *f, qv_error *err)
+{
+    qv_analyzer *a = NULL;
+    qv_err rc;
+
+    if (!qv_field_analyzer_enabled(f)) {
+        if (qv_field_match_enabled(f))
+            return qv_error_set(err, QV_EINVAL,
+                                "field %s: enable_match needs enable_analyzer", f->name);
+        return QV_OK;
+    }
+    if (f->type != QV_TYPE_VARCHAR)
+        return qv_error_set(err, QV_EINVAL,
+                            "field %s: enable_analyzer is only for VarChar fields, not %s",
+                            f->name, qv_type_name(f->type));
+    if ((rc = qv_analyzer_new(qv_field_analyzer_params(f), &a, err)) != QV_OK) {
+        qv_error_prefix(err, "field %s: ", f->name);
+        return rc;
+    }
+    qv_analyzer_free(a);
+    return QV_OK;
+}
+
 static qv_err validate_field(const qv_field *f, qv_error *err)
 {
+    qv_err rc;
+
     if (qv_type_is_vector(f->type) && f->type != QV_TYPE_SPARSE_FLOAT_VECTOR &&
         (f->dim < QV_MIN_DIM || f->dim > QV_MAX_DIM))
         return qv_error_set(err, QV_EINVAL,
                             "invalid dimension: %u of field %s. should be in range %d ~ %d",
                             f->dim, f->name, QV_MIN_DIM, QV_MAX_DIM);
+    if (f->type == QV_TYPE_BINARY_VECTOR && f->dim % 8)
+        return qv_error_set(err, QV_EINVAL,
+                            "invalid dimension: %u of field %s. binary vector dimension should "
+                            "be multiple of 8",
+                            f->dim, f->name);
+    if ((rc = validate_analyzer(f, err)) != QV_OK)
+        return rc;
     if ((f->type == QV_TYPE_VARCHAR ||
          (f->type == QV_TYPE_ARRAY && f->element_type == QV_TYPE_VARCHAR)) &&
         (f->max_length == 0 || f->max_length > QV_MAX_VARCHAR_LEN))
@@ -261,6 +409,51 @@ static qv_err validate_field(const qv_field *f, qv_error *err)
     if (f->has_default && (f->is_primary || f->type == QV_TYPE_JSON || qv_type_is_vector(f->type)))
         return qv_error_set(err, QV_EINVAL, "%s field %s does not support default value",
                             qv_type_name(f->type), f->name);
+    return QV_OK;
+}
+
+/* BM25: one VarChar input with enable_analyzer, one SparseFloatVector output that is no
+ * other function's output and not the primary or partition key. */
+static qv_err validate_function(const qv_schema *s, size_t i, qv_error *err)
+{
+    const qv_function *fn = &s->functions[i];
+    const qv_field *in, *out;
+
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(s->functions[j].name, fn->name) == 0)
+            return qv_error_set(err, QV_EINVAL, "duplicate function name: %s", fn->name);
+    if (fn->type != QV_FUNCTION_BM25)
+        return qv_error_set(err, QV_EINVAL,
+                            "function %s: type %s is not supported (Quiver runs BM25 functions)",
+                            fn->name, qv_function_type_name(fn->type));
+    if (fn->ninputs != 1 || fn->noutputs != 1)
+        return qv_error_set(err, QV_EINVAL,
+                            "BM25 function %s needs exactly one input field and one output "
+                            "field",
+                            fn->name);
+    if (!(in = qv_schema_field(s, fn->inputs[0])))
+        return qv_error_set(err, QV_EINVAL, "function %s: input field %s not found", fn->name,
+                            fn->inputs[0]);
+    if (!(out = qv_schema_field(s, fn->outputs[0])))
+        return qv_error_set(err, QV_EINVAL, "function %s: output field %s not found", fn->name,
+                            fn->outputs[0]);
+    if (in->type != QV_TYPE_VARCHAR || !qv_field_analyzer_enabled(in))
+        return qv_error_set(err, QV_EINVAL,
+                            "BM25 function %s: input field %s must be a VarChar field with "
+                            "enable_analyzer",
+                            fn->name, in->name);
+    if (out->type != QV_TYPE_SPARSE_FLOAT_VECTOR)
+        return qv_error_set(err, QV_EINVAL,
+                            "BM25 function %s: output field %s must be a SparseFloatVector, not "
+                            "%s",
+                            fn->name, out->name, qv_type_name(out->type));
+    if (out->is_primary || out->is_partition_key)
+        return qv_error_set(err, QV_EINVAL, "function %s: output field %s cannot be a key",
+                            fn->name, out->name);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(s->functions[j].outputs[0], out->name) == 0)
+            return qv_error_set(err, QV_EINVAL, "field %s is the output of two functions",
+                                out->name);
     return QV_OK;
 }
 
@@ -298,6 +491,11 @@ qv_err qv_schema_validate(const qv_schema *s, qv_error *err)
         return qv_error_set(err, QV_EINVAL, "there are more than one primary key");
     if (vectors == 0)
         return qv_error_set(err, QV_EINVAL, "schema does not contain vector field");
+    for (size_t i = 0; i < s->function_count; i++) {
+        qv_err rc = validate_function(s, i, err);
+        if (rc != QV_OK)
+            return rc;
+    }
     if (vectors > QV_MAX_VECTOR_FIELDS)
         return qv_error_set(err, QV_EINVAL,
                             "maximum vector field's number should be limited to %d",

@@ -3,7 +3,7 @@
  *
  *   offset  size  field
  *   0       8     magic "QVCATLG\0"
- *   8       4     format version (1), little-endian
+ *   8       4     format version (2; version 1 files still load), little-endian
  *   12      4     CRC32C of the payload
  *   16      8     payload length
  *   24      n     payload
@@ -19,7 +19,10 @@
  *               u32 npart x (u64 id, str name, u8 loaded),
  *               u32 nindex x (u64 id, str name, str field, str type, str metric, kv params,
  *                             kv properties)
- * schema := u8 auto_id, u8 enable_dynamic, str description, u32 nfields x field
+ * schema := u8 auto_id, u8 enable_dynamic, str description, u32 nfields x field,
+ *           u32 nfunctions x function                       (version 2; none in version 1)
+ * function := str name, u64 id, u16 type (Milvus FunctionType: 1 BM25), str description,
+ *             u32 n x str input field, u32 n x str output field, kv params
  * field := str name, u64 id, u16 type, u16 element_type, u32 dim, u32 max_length,
  *          u32 max_capacity, u8 flags (primary 1, auto_id 2, partition_key 4,
  *          clustering_key 8, nullable 16, has_default 32), value default,
@@ -33,7 +36,7 @@
 #include "quiver/crc32c.h"
 
 #define CATALOG_MAGIC "QVCATLG"
-#define CATALOG_FORMAT 1
+#define CATALOG_FORMAT 2
 #define CATALOG_HEADER 24
 #define MAX_ITEMS 1000000
 
@@ -80,6 +83,13 @@ static void put_field(qv_buf *b, const qv_field *f, bool with_id)
     put_kv(b, &f->type_params);
 }
 
+static void put_names(qv_buf *b, char *const *v, size_t n)
+{
+    qv_buf_put_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        qv_buf_put_str(b, v[i]);
+}
+
 void catalog_encode_schema(qv_buf *b, const qv_schema *s, bool with_ids)
 {
     qv_buf_put_u8(b, s->auto_id);
@@ -88,6 +98,17 @@ void catalog_encode_schema(qv_buf *b, const qv_schema *s, bool with_ids)
     qv_buf_put_u32(b, (uint32_t)s->field_count);
     for (size_t i = 0; i < s->field_count; i++)
         put_field(b, &s->fields[i], with_ids);
+    qv_buf_put_u32(b, (uint32_t)s->function_count);
+    for (size_t i = 0; i < s->function_count; i++) {
+        const qv_function *fn = &s->functions[i];
+        qv_buf_put_str(b, fn->name);
+        qv_buf_put_u64(b, with_ids ? (uint64_t)fn->id : 0);
+        qv_buf_put_u16(b, (uint16_t)fn->type);
+        qv_buf_put_str(b, fn->description);
+        put_names(b, fn->inputs, fn->ninputs);
+        put_names(b, fn->outputs, fn->noutputs);
+        put_kv(b, &fn->params);
+    }
 }
 
 static void put_collection(qv_buf *b, const qv_collection_info *c)
@@ -232,7 +253,39 @@ static void get_field(qv_reader *r, qv_field *f)
         r->failed = true;
 }
 
-static void get_schema(qv_reader *r, qv_schema *s)
+static char **get_names(qv_reader *r, size_t *count)
+{
+    uint32_t n = get_count(r);
+    char **v = r->failed ? NULL : qv_calloc(n ? n : 1, sizeof *v);
+
+    *count = 0;
+    if (!v) {
+        r->failed = true;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n && !r->failed; i++) {
+        if (!(v[i] = qv_reader_strdup(r)))
+            r->failed = true;
+        else
+            *count = i + 1;
+    }
+    return v;
+}
+
+static void get_function(qv_reader *r, qv_function *fn)
+{
+    fn->name = qv_reader_strdup(r);
+    fn->id = (int64_t)qv_reader_u64(r);
+    fn->type = (qv_function_type)qv_reader_u16(r);
+    fn->description = qv_reader_strdup(r);
+    fn->inputs = get_names(r, &fn->ninputs);
+    fn->outputs = get_names(r, &fn->noutputs);
+    get_kv(r, &fn->params);
+    if (!fn->name || !fn->description)
+        r->failed = true;
+}
+
+static void get_schema(qv_reader *r, qv_schema *s, uint32_t version)
 {
     uint32_t n;
 
@@ -247,6 +300,15 @@ static void get_schema(qv_reader *r, qv_schema *s)
     for (uint32_t i = 0; i < n && !r->failed; i++) {
         get_field(r, &s->fields[i]);
         s->field_count = i + 1;
+    }
+    if (version < 2 || r->failed)
+        return;
+    n = get_count(r);
+    if (n && !r->failed && !(s->functions = qv_calloc(n, sizeof *s->functions)))
+        r->failed = true;
+    for (uint32_t i = 0; i < n && !r->failed; i++) {
+        get_function(r, &s->functions[i]);
+        s->function_count = i + 1;
     }
 }
 
@@ -263,14 +325,14 @@ static void get_index(qv_reader *r, qv_index_def *d)
         r->failed = true;
 }
 
-static void get_collection(qv_reader *r, qv_collection_info *c)
+static void get_collection(qv_reader *r, qv_collection_info *c, uint32_t version)
 {
     uint32_t n;
 
     c->id = (int64_t)qv_reader_u64(r);
     c->db = qv_reader_strdup(r);
     c->name = qv_reader_strdup(r);
-    get_schema(r, &c->schema);
+    get_schema(r, &c->schema, version);
     get_kv(r, &c->properties);
     c->shards_num = (int32_t)qv_reader_u32(r);
     c->consistency_level = qv_reader_strdup(r);
@@ -304,7 +366,7 @@ static void *alloc_items(qv_reader *r, uint32_t n, size_t size)
     return p;
 }
 
-static void decode_payload(qv_reader *r, cat_state *s)
+static void decode_payload(qv_reader *r, cat_state *s, uint32_t version)
 {
     uint32_t n;
 
@@ -322,7 +384,7 @@ static void decode_payload(qv_reader *r, cat_state *s)
     n = get_count(r);
     s->colls = alloc_items(r, n, sizeof *s->colls);
     for (uint32_t i = 0; i < n && !r->failed; i++, s->coll_count++)
-        get_collection(r, &s->colls[i]);
+        get_collection(r, &s->colls[i], version);
     n = get_count(r);
     s->aliases = alloc_items(r, n, sizeof *s->aliases);
     for (uint32_t i = 0; i < n && !r->failed; i++, s->alias_count++) {
@@ -341,7 +403,7 @@ qv_err catalog_decode(const uint8_t *p, size_t len, cat_state *out, qv_error *er
     memset(out, 0, sizeof *out);
     if (len < CATALOG_HEADER || memcmp(p, CATALOG_MAGIC, 8) != 0)
         return qv_error_set(err, QV_ECORRUPT, "catalog: bad magic");
-    if (qv_load_le32(p + 8) != CATALOG_FORMAT)
+    if (qv_load_le32(p + 8) < 1 || qv_load_le32(p + 8) > CATALOG_FORMAT)
         return qv_error_set(err, QV_ECORRUPT, "catalog: unsupported format version %u",
                             qv_load_le32(p + 8));
     plen = qv_load_le64(p + 16);
@@ -351,7 +413,7 @@ qv_err catalog_decode(const uint8_t *p, size_t len, cat_state *out, qv_error *er
     if (qv_crc32c(0, p + CATALOG_HEADER, plen) != qv_load_le32(p + 12))
         return qv_error_set(err, QV_ECORRUPT, "catalog: checksum mismatch");
     qv_reader_init(&r, p + CATALOG_HEADER, plen);
-    decode_payload(&r, out);
+    decode_payload(&r, out, qv_load_le32(p + 8));
     if (r.failed || r.pos != r.len) {
         catalog_state_fini(out);
         return qv_error_set(err, QV_ECORRUPT, "catalog: malformed payload at byte %zu", r.pos);
@@ -371,7 +433,7 @@ qv_err catalog_collection_copy(qv_collection_info *dst, const qv_collection_info
 
     qv_reader_init(&r, b.data, b.len);
     if (!failed)
-        get_collection(&r, dst);
+        get_collection(&r, dst, CATALOG_FORMAT);
     qv_buf_fini(&b);
     if (failed || r.failed) {
         qv_collection_info_fini(dst);

@@ -120,7 +120,7 @@ qv_err qv_store_open(const char *data_dir, qv_io *io, const qv_store_opts *opts,
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->maint_wake, NULL);
     pthread_cond_init(&s->room, NULL);
-    if (qv_io_mkdir(io, s->dir, err) != QV_OK || store_builder_start(s, err) != QV_OK ||
+    if (qv_io_mkdir_durable(io, s->dir, err) != QV_OK || store_builder_start(s, err) != QV_OK ||
         store_maint_start(s, err) != QV_OK) {
         qv_store_close(s);
         return err ? err->code : QV_EIO;
@@ -140,6 +140,7 @@ static void shard_fini(shard *sh)
     qv_free(sh->row_ts);
     qv_free(sh->dead);
     pkmap_fini(&sh->pk);
+    store_bm25_free(sh);
     pthread_rwlock_destroy(&sh->lock);
 }
 
@@ -161,6 +162,7 @@ bool qv_store_close(qv_store *s)
 {
     if (!s)
         return true;
+    store_s3_stop(s); /* it reads the collections' files */
     store_maint_stop(s);
     if (!store_builder_stop(s, BUILDER_STOP_MS)) {
         /* the builder still uses the collections: leave them to the exiting process, but
@@ -254,7 +256,7 @@ static qv_err coll_open(qv_store *s, const qv_collection_info *ci, qv_coll_data 
     pk = qv_schema_primary(&c->schema);
     c->pk_col = (size_t)(pk - c->schema.fields);
     snprintf(c->dir, n, "%s/%lld", s->dir, (long long)ci->id);
-    if ((rc = qv_io_mkdir(s->io, c->dir, err)) != QV_OK)
+    if ((rc = qv_io_mkdir_durable(s->io, c->dir, err)) != QV_OK)
         goto fail;
     for (size_t i = 0; i < c->nshards; i++)
         if ((rc = shard_init(c, &c->shards[i], err)) != QV_OK)
@@ -344,6 +346,19 @@ qv_err qv_store_drop(qv_store *s, int64_t collection_id, qv_error *err)
     return qv_io_sync_dir(s->io, s->dir, err);
 }
 
+/* After a disk-full commit failure, let the WAL take writes again (space may have been
+ * freed) once every writer of the failed batch has seen its error: no ticket in flight
+ * (seq_lock held; new writers queue behind it). */
+static void wal_resume_locked(qv_coll_data *c)
+{
+    qv_error e;
+
+    while (atomic_load(&c->wal_full) && c->apply_ticket != c->next_ticket)
+        pthread_cond_wait(&c->seq_cond, &c->seq_lock);
+    if (atomic_exchange(&c->wal_full, false) && qv_wal_resume(c->wal, &e) != QV_OK)
+        qv_log_error("store", "collection %lld: WAL stays stopped: %s", (long long)c->id, e.msg);
+}
+
 qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *affected,
                     qv_error *err)
 {
@@ -351,6 +366,8 @@ qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *
     qv_err rc;
 
     pthread_mutex_lock(&c->seq_lock);
+    if (atomic_load(&c->wal_full))
+        wal_resume_locked(c);
     rc = qv_wal_append(c->wal, type, rec->data, rec->len, &lsn, err);
     ticket = c->next_ticket++;
     pthread_mutex_unlock(&c->seq_lock);
@@ -362,6 +379,8 @@ qv_err store_commit(qv_coll_data *c, uint8_t type, const qv_buf *rec, uint64_t *
     if (rc == QV_OK && (rc = store_apply(c, type, rec->data, rec->len, lsn, affected, err)) ==
                            QV_OK)
         c->applied_lsn = lsn;
+    if (rc == QV_ENOSPC)
+        atomic_store(&c->wal_full, true);
     c->apply_ticket++;
     pthread_cond_broadcast(&c->seq_cond);
     pthread_mutex_unlock(&c->seq_lock);

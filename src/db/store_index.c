@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "db/store_int.h"
+#include "db/store_vecs.h"
 #include "quiver/alloc.h"
 #include "quiver/crc32c.h"
 #include "quiver/log.h"
@@ -75,6 +75,8 @@ static qv_index *load_index(qv_coll_data *c, const index_slot *sl, const segment
     const uint8_t *p;
 
     index_path(c, sl, g->id, path, sizeof path);
+    if (store_s3_fetch(c->store, path, false, 0, &err) != QV_OK) /* evicted or restored */
+        qv_log_warn("index", "%s, rebuilding", err.msg);
     if (qv_io_read_file(c->store->io, path, MAX_INDEX_FILE_BYTES, &data, &len, &err) != QV_OK)
         return NULL;
     p = data;
@@ -124,7 +126,8 @@ static void add_slot(qv_coll_data *c, const qv_index_def *d, const qv_field *f, 
     qv_error err;
     size_t k;
 
-    if (qv_index_spec_parse(d->index_type, d->metric_type, &d->params, f->dim, &sl.spec, &err)) {
+    if (qv_index_spec_parse(d->index_type, d->metric_type, &d->params, f->type, f->dim, &sl.spec,
+                            &err)) {
         qv_log_warn("index", "index %s: %s", d->name, err.msg);
         return;
     }
@@ -164,7 +167,7 @@ void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci)
         bool have = false;
         for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++)
             have |= c->slots[k].used && c->slots[k].def_id == ci->indexes[i].id;
-        if (!have && f && f->type == QV_TYPE_FLOAT_VECTOR)
+        if (!have && f && qv_type_is_vector(f->type))
             add_slot(c, &ci->indexes[i], f, (size_t)(f - c->schema.fields));
     }
     for (size_t si = c->nshards; si-- > 0;)
@@ -182,19 +185,9 @@ void store_free_segment_indexes(segment *g)
 
 /* ---- building -------------------------------------------------------------------------- */
 
-/* Copy the field's vectors of shard rows [first, n) (read lock held by the caller). */
-static float *copy_vectors(const shard *sh, size_t field, size_t dim, size_t first, size_t n)
-{
-    float *v = qv_malloc((n - first) * dim * sizeof(float) + 1);
-    if (v)
-        memcpy(v, (const float *)sh->rows.cols[field].data.data + first * dim,
-               (n - first) * dim * sizeof(float));
-    return v;
-}
-
 size_t store_covered_rows(const qv_coll_data *c, const segment *g, size_t k)
 {
-    if (c->slots[k].spec.kind == QV_INDEX_FLAT)
+    if (c->slots[k].spec.kind == QV_INDEX_FLAT || c->slots[k].spec.kind == QV_INDEX_BIN_FLAT)
         return g->rows;
     return g->idx[k] ? qv_index_rows(g->idx[k]) : g->tried[k];
 }
@@ -215,7 +208,7 @@ static bool wants_build(const qv_coll_data *c, const shard *sh, const segment *g
 typedef struct build_input {
     index_slot sl;
     size_t n, first; /* segment rows [first, n) are in vecs */
-    float *vecs;
+    store_vecs vecs;
     qv_index *base;  /* copy of the current index, or NULL */
 } build_input;
 
@@ -233,15 +226,17 @@ static qv_err take_input(qv_coll_data *c, shard *sh, uint64_t seg_id, size_t k, 
         return QV_OK;
     }
     in->n = g->rows;
-    /* HNSW grows incrementally; an IVF is retrained (rebuilt) once the segment has doubled
-     * since its training, else its lists would keep the centroids of the first rows */
-    if (g->idx[k] && (in->sl.spec.kind == QV_INDEX_HNSW || qv_index_rows(g->idx[k]) * 2 > in->n) &&
+    /* HNSW and sparse indexes grow incrementally; an IVF is retrained (rebuilt) once the
+     * segment has doubled since its training, else its lists would keep the centroids of
+     * the first rows */
+    if (g->idx[k] &&
+        (in->sl.spec.kind == QV_INDEX_HNSW || qv_index_kind_sparse(in->sl.spec.kind) ||
+         qv_index_rows(g->idx[k]) * 2 > in->n) &&
         (rc = qv_index_clone(g->idx[k], &in->base, err)) == QV_OK)
         in->first = qv_index_rows(in->base);
-    if (rc == QV_OK &&
-        !(in->vecs = copy_vectors(sh, in->sl.field, c->schema.fields[in->sl.field].dim,
-                                  g->first + in->first, g->first + in->n)))
-        rc = qv_error_set(err, QV_ENOMEM, "out of memory copying vectors");
+    if (rc == QV_OK)
+        rc = store_copy_vectors(sh, &c->schema.fields[in->sl.field], in->sl.field,
+                                g->first + in->first, g->first + in->n, &in->vecs, err);
     pthread_rwlock_unlock(&sh->lock);
     return rc;
 }
@@ -278,13 +273,13 @@ static void build_one(qv_coll_data *c, size_t si, uint64_t seg_id, size_t k)
     qv_err rc;
     uint64_t t0 = store_now_ns();
 
-    if ((rc = take_input(c, sh, seg_id, k, &in, &err)) == QV_OK && in.vecs) {
-        if (in.base) /* HNSW and IVF take new vectors incrementally */
-            rc = qv_index_add(fresh = in.base, in.vecs, in.n - in.first, &err);
+    if ((rc = take_input(c, sh, seg_id, k, &in, &err)) == QV_OK && in.vecs.data) {
+        if (in.base) /* HNSW, IVF and sparse take new vectors incrementally */
+            rc = qv_index_add(fresh = in.base, store_vecs_ptr(&in.vecs), in.n - in.first, &err);
         else
-            rc = qv_index_build(&in.sl.spec, in.vecs, in.n, &fresh, &err);
+            rc = qv_index_build(&in.sl.spec, store_vecs_ptr(&in.vecs), in.n, &fresh, &err);
     }
-    qv_free(in.vecs);
+    store_vecs_fini(&in.vecs);
     if (rc != QV_OK) {
         atomic_fetch_add(&c->store->istats.failures, 1);
         qv_log_warn("index", "collection %lld segment %llu: build failed: %s", (long long)c->id,

@@ -54,6 +54,7 @@ typedef struct shard {
     segment *segs; /* contiguous over [0, rows.rows); segs[nsegs - 1] is growing */
     size_t nsegs, segs_cap;
     uint64_t last_write_ns; /* for the builder's quiet-period rule */
+    struct store_bm25 *bm25; /* BM25 statistics of the live rows (store_bm25.c); NULL: none */
 } shard;
 
 /* An index definition on a vector field, mirrored from the catalog. */
@@ -79,6 +80,7 @@ struct qv_coll_data {
     pthread_cond_t seq_cond;
     uint64_t next_ticket, apply_ticket;
     uint64_t applied_lsn;     /* guarded by seq_lock: every record up to it is applied */
+    atomic_bool wal_full;     /* a commit failed with QV_ENOSPC: the next one resumes the WAL */
     /* maintenance (sealing, compaction, manifest writes) runs one at a time */
     pthread_mutex_t maint_lock;
     uint64_t next_seg_id;     /* guarded by maint_lock and seq_lock (both held to change) */
@@ -107,6 +109,7 @@ struct qv_store {
     _Atomic uint64_t growing_bytes; /* sum over collections */
     qv_store_index_stats istats;
     qv_store_seg_stats sstats;
+    struct store_s3 *s3;       /* S3 offload (store_s3.c); NULL when off */
 };
 
 /* Sleep on cond (with s->lock held) for at most ms milliseconds. */
@@ -139,12 +142,33 @@ typedef struct seg_copy {
 } seg_copy;
 qv_err store_encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t id,
                             const seg_copy *s, qv_buf *b, qv_error *err);
+void store_seg_copy_fini(seg_copy *s); /* a zeroed one too */
+
+/* store_segfile.c: the segment file's constants and the parser of its bytes, free of any
+ * store state (tests/fuzz/fuzz_segment.c runs it alone). store_decode_segment checks the
+ * header (id and rows must be the manifest's), every block's checksum and size, and fills
+ * out (zeroed on error; store_seg_copy_fini frees it either way). QV_ECORRUPT says what is
+ * wrong; a version 1 file's rows get time 0. */
+#define SEG_MAGIC "QVSEGMT1"
+#define SEG_VERSION 2
+#define SEG_BLOCKS 5
+#define SEG_HEADER 40
+enum { BLOCK_ROWS = 1, BLOCK_PARTITIONS = 2, BLOCK_LSNS = 3, BLOCK_KEYS = 4, BLOCK_TIMES = 5 };
+qv_err store_decode_segment(const qv_schema *s, uint64_t id, uint64_t rows, const uint8_t *p,
+                            size_t len, seg_copy *out, qv_error *err);
 void store_segment_path(const qv_coll_data *c, uint64_t id, char *buf, size_t cap);
 qv_err store_load_manifest(qv_coll_data *c, uint64_t *lsn, qv_error *err);
 /* Append an empty segment with the given id after sh's last one (write lock held). */
 qv_err store_append_segment(shard *sh, uint64_t id, qv_error *err);
 /* The segment of sh with this id, or NULL. */
 segment *store_find_segment(shard *sh, uint64_t id);
+
+/* store_s3.c: with S3 offload on, bring a missing sealed segment file (segment: its
+ * CRC32C from the manifest must match) or index file back from S3. QV_OK when the file is
+ * there afterwards, when offload is off, or (index files) when S3 has no copy known.
+ * store_s3_stop stops the offloader (first thing qv_store_close does). */
+qv_err store_s3_fetch(qv_store *s, const char *path, bool is_seg, uint32_t crc, qv_error *err);
+void store_s3_stop(qv_store *s);
 
 /* store_maint.c: seal every shard's growing rows at the applied LSN and persist; purge
  * dead rows and merge small sealed segments, then persist (*purged counts rows removed).
@@ -172,6 +196,17 @@ static inline bool store_row_expired(const shard *sh, size_t row, uint64_t cutof
 {
     return cutoff && sh->row_ts[row] && sh->row_ts[row] <= cutoff;
 }
+
+/* store_bm25.c: BM25 statistics per shard and BM25 output field, kept for the live rows
+ * (a row counts from when it is applied until it dies; compaction rebuilds them with the
+ * key map; TTL-expired rows count until compaction purges them). */
+void store_bm25_row(const qv_coll_data *c, shard *sh, size_t row, int sign);
+void store_bm25_reset(shard *sh);
+void store_bm25_free(shard *sh);
+/* Add sh's statistics of field to st (df aligned with the terms of the nq queries; read
+ * lock held). */
+void store_bm25_add_stats(const shard *sh, size_t field, const qv_sparse_vec *queries, size_t nq,
+                          qv_bm25_stats *st);
 
 /* Delete a live row of sh (its key leaves the key map; write lock held). */
 void store_kill_row(qv_coll_data *c, shard *sh, uint64_t row);

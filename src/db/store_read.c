@@ -140,7 +140,8 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
                             o->count_only ? count : NULL, bits, cols, err);
     if (rc == QV_OK && !o->count_only) {
         sort_coll = c;
-        qsort(h.items, h.count, sizeof *h.items, cmp_hits);
+        if (h.count) /* h.items is NULL without hits */
+            qsort(h.items, h.count, sizeof *h.items, cmp_hits);
         rc = copy_hits(c, &h, o, out, err);
     }
     lock_all(c, false);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* store_search.c - exact k-NN over live rows: per shard, a filter bitmap (pre-filter),
- * visibility and partitions form the candidate set; distances come from the SIMD kernels
- * window by window; a bounded heap per query keeps the best k (ties by primary key).
- * Scores are kept as "smaller is better" keys: L2 as is, IP and cosine negated. */
+/* store_search.c - k-NN over live rows: per shard, a filter bitmap (pre-filter),
+ * visibility and partitions form the candidate set; segments with an index are searched
+ * through it, the other candidates exactly, window by window (store_vecs.c has the
+ * per-type distances: SIMD kernels for dense and binary vectors, merges for sparse ones);
+ * a bounded heap per query keeps the best k (ties by primary key). Scores are kept as
+ * "smaller is better" keys: L2, Hamming and Jaccard as is, IP, cosine and BM25 negated. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/store_int.h"
+#include "db/store_vecs.h"
 #include "quiver/alloc.h"
-#include "quiver/distance.h"
 
 #define WINDOW_ROWS 4096
 
@@ -88,11 +89,11 @@ static bool in_partitions(const qv_search_opts *o, int64_t part)
     return false;
 }
 
-/* Milvus range search: L2 keeps radius > d >= range_filter; IP/COSINE keep
- * radius < d <= range_filter. */
+/* Milvus range search: L2 (and Hamming, Jaccard) keep radius > d >= range_filter;
+ * IP/COSINE/BM25 keep radius < d <= range_filter. */
 static bool in_range(const qv_search_opts *o, float d)
 {
-    if (o->metric == QV_METRIC_L2)
+    if (qv_metric_ascending(o->metric))
         return (!o->has_radius || d < o->radius) && (!o->has_range_filter || d >= o->range_filter);
     return (!o->has_radius || d > o->radius) && (!o->has_range_filter || d <= o->range_filter);
 }
@@ -126,30 +127,29 @@ static qv_err window_allow(const shard *sh, size_t first, size_t n, const qv_sea
     return QV_OK;
 }
 
-static void score_window(const shard *sh, uint32_t si, size_t first, size_t n,
-                         const qv_search_opts *o, size_t dim, const uint64_t *bits,
-                         float *dist, heap *heaps)
+static float key_of(const qv_search_opts *o, float d)
 {
-    const qv_distance_kernels *k = qv_distance_kernels_active();
-    const float *base = (const float *)sh->rows.cols[o->field].data.data + first * dim;
+    return qv_metric_ascending(o->metric) ? d : -d;
+}
+
+static void score_window(const shard *sh, uint32_t si, size_t first, size_t n,
+                         const store_query *sq, const uint64_t *bits, float *dist, heap *heaps)
+{
+    const qv_search_opts *o = sq->o;
 
     for (size_t q = 0; q < o->nq; q++) {
-        const float *query = o->queries + q * dim;
-        if (o->metric == QV_METRIC_L2)
-            k->l2sq_batch(query, base, n, dim, dist);
-        else
-            k->ip_batch(query, base, n, dim, dist);
+        store_score_rows(sq, &sh->rows.cols[o->field], first, n, q, dist);
         for (size_t w = 0; w < qv_filter_words(n); w++) {
             for (uint64_t m = bits[w]; m; m &= m - 1) {
                 size_t i = w * 64 + (size_t)__builtin_ctzll(m);
-                float d = dist[i];
-                if (o->metric == QV_METRIC_COSINE) {
-                    float norm = sqrtf(k->norm_sq(base + i * dim, dim));
-                    d = norm > 0 ? d / norm : 0; /* queries arrive normalised */
-                }
+                float d = dist[i], key = key_of(o, d);
+                if (isnan(d)) /* a sparse row sharing no term with the query */
+                    continue;
+                if (heaps[q].n == heaps[q].k && key > heaps[q].items[0].key)
+                    continue; /* worse than the worst hit kept: most rows end here */
                 if (!in_range(o, d))
                     continue;
-                heap_push(&heaps[q], (cand){o->metric == QV_METRIC_L2 ? d : -d, si, first + i});
+                heap_push(&heaps[q], (cand){key, si, first + i});
             }
         }
     }
@@ -211,9 +211,10 @@ static void bits_clear(uint64_t *bits, size_t from, size_t to)
  * when the index found fewer than min(k, matching rows) for some query, so the caller
  * scans the segment exactly. */
 static qv_err search_index(const segment *g, uint32_t si, const qv_index *ix,
-                           const qv_search_opts *o, const uint64_t *allow, heap *heaps,
+                           const store_query *sq, const uint64_t *allow, heap *heaps,
                            bool *exact, qv_error *err)
 {
+    const qv_search_opts *o = sq->o;
     size_t n = qv_index_rows(ix), allowed, want;
     uint64_t *bits = qv_calloc(qv_filter_words(n) + 1, sizeof *bits);
     float *dist = NULL;
@@ -226,21 +227,23 @@ static qv_err search_index(const segment *g, uint32_t si, const qv_index *ix,
     allowed = bits_extract(allow, g->first, n, bits);
     want = o->k < allowed ? o->k : allowed;
     if (want) {
-        qv_index_query q = {.queries = o->queries, .nq = o->nq, .k = want, .ef = o->ef,
-                            .nprobe = o->nprobe, .allow = bits};
+        qv_index_query q;
+        store_query_index(sq, want, bits, &q);
         if (!(dist = qv_malloc(o->nq * want * sizeof *dist)) ||
             !(ids = qv_malloc(o->nq * want * sizeof *ids)))
             rc = qv_error_set(err, QV_ENOMEM, "out of memory");
         else
             rc = qv_index_search(ix, &q, dist, ids, err);
     }
-    for (size_t q = 0; rc == QV_OK && want && q < o->nq && !*exact; q++)
-        *exact = ids[q * want + want - 1] < 0; /* results are packed, -1 fills the end */
+    /* results are packed, -1 fills the end; a sparse index only returns rows sharing a
+     * term with the query, as the exact scan does, so fewer than want is its answer */
+    for (size_t q = 0; rc == QV_OK && want && q < o->nq && !*exact && !o->squeries; q++)
+        *exact = ids[q * want + want - 1] < 0;
     for (size_t q = 0; rc == QV_OK && want && q < o->nq && !*exact; q++) {
-        for (size_t i = 0; i < want; i++) {
+        for (size_t i = 0; i < want && ids[q * want + i] >= 0; i++) {
             float d = dist[q * want + i];
             if (in_range(o, d))
-                heap_push(&heaps[q], (cand){o->metric == QV_METRIC_L2 ? d : -d, si,
+                heap_push(&heaps[q], (cand){key_of(o, d), si,
                                             g->first + (uint64_t)ids[q * want + i]});
         }
     }
@@ -252,12 +255,13 @@ static qv_err search_index(const segment *g, uint32_t si, const qv_index *ix,
 
 /* Search shard si: each segment through its index where it has one (its rows then leave
  * the candidate set), then every remaining candidate exactly. */
-static qv_err search_shard(const qv_coll_data *c, uint32_t si, const qv_search_opts *o,
+static qv_err search_shard(const qv_coll_data *c, uint32_t si, const store_query *sq,
                            uint64_t cutoff, qv_column *cols, float *dist, heap *heaps,
                            qv_error *err)
 {
+    const qv_search_opts *o = sq->o;
     const shard *sh = &c->shards[si];
-    size_t rows = sh->rows.rows, dim = c->schema.fields[o->field].dim;
+    size_t rows = sh->rows.rows;
     uint64_t *allow = qv_calloc(qv_filter_words(rows) + 2, sizeof *allow);
     qv_err rc = allow ? shard_allow(sh, o, cutoff, allow, cols, err)
                       : qv_error_set(err, QV_ENOMEM, "out of memory");
@@ -266,7 +270,7 @@ static qv_err search_shard(const qv_coll_data *c, uint32_t si, const qv_search_o
         const segment *g = &sh->segs[i];
         const qv_index *ix = field_index(c, g, o->field);
         bool exact = true;
-        if (ix && (rc = search_index(g, si, ix, o, allow, heaps, &exact, err)) == QV_OK && !exact)
+        if (ix && (rc = search_index(g, si, ix, sq, allow, heaps, &exact, err)) == QV_OK && !exact)
             bits_clear(allow, g->first, g->first + qv_index_rows(ix));
     }
     for (size_t first = 0; first < rows && rc == QV_OK; first += WINDOW_ROWS) {
@@ -275,7 +279,7 @@ static qv_err search_shard(const qv_coll_data *c, uint32_t si, const qv_search_o
         for (size_t w = 0; w < qv_filter_words(n) && !any; w++)
             any = allow[first / 64 + w] != 0;
         if (any)
-            score_window(sh, si, first, n, o, dim, allow + first / 64, dist, heaps);
+            score_window(sh, si, first, n, sq, allow + first / 64, dist, heaps);
     }
     qv_free(allow);
     return rc;
@@ -303,7 +307,7 @@ static qv_err collect(qv_coll_data *c, const qv_search_opts *o, heap *heaps,
         for (size_t i = 0; i < heaps[q].n && rc == QV_OK; i++, at++) {
             uint32_t row = (uint32_t)heaps[q].items[i].row;
             float key = heaps[q].items[i].key;
-            out->distance[at] = o->metric == QV_METRIC_L2 ? key : -key;
+            out->distance[at] = key_of(o, key);
             rc = qv_rowbatch_append_rows(&out->rows, &c->shards[heaps[q].items[i].shard_ix].rows,
                                          &row, 1, err);
         }
@@ -320,6 +324,7 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     heap *heaps = qv_calloc(o->nq, sizeof *heaps);
     uint64_t cutoff = store_ttl_cutoff(c);
     size_t locked = 0;
+    store_query sq = {0};
     qv_err rc = QV_OK;
 
     memset(out, 0, sizeof *out);
@@ -334,13 +339,16 @@ qv_err qv_coll_search(qv_coll_data *c, const qv_schema *s, const qv_search_opts 
     /* every shard stays read-locked until the hits are copied: one consistent segment set */
     for (; locked < c->nshards && rc == QV_OK; locked++)
         pthread_rwlock_rdlock(&c->shards[locked].lock);
+    if (rc == QV_OK)
+        rc = store_query_prepare(c, o, &sq, err);
     for (size_t si = 0; si < c->nshards && rc == QV_OK; si++)
         if (!o->shard_mask || (o->shard_mask >> si & 1))
-            rc = search_shard(c, (uint32_t)si, o, cutoff, cols, dist, heaps, err);
+            rc = search_shard(c, (uint32_t)si, &sq, cutoff, cols, dist, heaps, err);
     if (rc == QV_OK)
         rc = collect(c, o, heaps, out, err);
     while (locked)
         pthread_rwlock_unlock(&c->shards[--locked].lock);
+    store_query_fini(&sq);
     for (size_t q = 0; heaps && q < o->nq; q++)
         qv_free(heaps[q].items);
     qv_free(heaps);

@@ -36,15 +36,9 @@
 #include "quiver/crc32c.h"
 #include "quiver/log.h"
 
-#define SEG_MAGIC "QVSEGMT1"
-#define SEG_VERSION 2
-#define SEG_BLOCKS 5
-#define SEG_HEADER 40
 #define MANIFEST_MAGIC "QVMANIF1"
 #define MANIFEST_NAME "manifest.qvm"
 #define MAX_FILE_BYTES ((size_t)1 << 40)
-
-enum { BLOCK_ROWS = 1, BLOCK_PARTITIONS = 2, BLOCK_LSNS = 3, BLOCK_KEYS = 4, BLOCK_TIMES = 5 };
 
 segment *store_find_segment(shard *sh, uint64_t id)
 {
@@ -101,15 +95,6 @@ static int key_order(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return qv_colbuf_key_cmp(&tl_keys->cols[tl_pk_col], x, &tl_keys->cols[tl_pk_col], y);
-}
-
-/* The rows of a segment, copied out of its shard for writing. */
-static void seg_copy_fini(seg_copy *s)
-{
-    qv_rowbatch_fini(&s->rows);
-    qv_free(s->parts);
-    qv_free(s->lsns);
-    qv_free(s->times);
 }
 
 qv_err store_encode_segment(const qv_coll_data *c, uint32_t shard_ix, uint64_t id,
@@ -198,7 +183,7 @@ static qv_err write_segment(qv_coll_data *c, uint32_t si, uint64_t id, qv_error 
     qv_buf_init(&b);
     if (rc == QV_OK)
         rc = store_encode_segment(c, si, id, &s, &b, err);
-    seg_copy_fini(&s);
+    store_seg_copy_fini(&s);
     store_segment_path(c, id, path, sizeof path);
     if (rc == QV_OK)
         rc = qv_io_write_file_atomic(c->store->io, path, b.data, b.len, err);
@@ -215,69 +200,32 @@ static qv_err write_segment(qv_coll_data *c, uint32_t si, uint64_t id, qv_error 
     return rc;
 }
 
-static qv_err read_block(qv_reader *r, uint32_t kind, const uint8_t **p, size_t *len,
-                         qv_error *err)
-{
-    uint32_t k = qv_reader_u32(r), crc = qv_reader_u32(r);
-    uint64_t n = qv_reader_u64(r);
-
-    if (r->failed || k != kind || n > r->len - r->pos)
-        return qv_error_set(err, QV_ECORRUPT, "block %u: bad header", kind);
-    *p = qv_reader_bytes(r, n);
-    *len = n;
-    if (qv_crc32c(0, *p, n) != crc)
-        return qv_error_set(err, QV_ECORRUPT, "block %u fails its checksum", kind);
-    return QV_OK;
-}
-
 /* Append a segment file's rows to shard sh as sealed segment id. */
 static qv_err decode_segment(qv_coll_data *c, shard *sh, uint64_t id, uint64_t rows,
                              const uint8_t *p, size_t len, qv_error *err)
 {
-    const uint8_t *blk;
-    size_t n, first = sh->rows.rows;
-    uint32_t version;
-    qv_reader r;
-    qv_rowbatch b;
-    qv_err rc;
+    size_t first = sh->rows.rows;
+    seg_copy s;
+    qv_err rc = store_decode_segment(&c->schema, id, rows, p, len, &s, err);
 
-    if (len < SEG_HEADER || memcmp(p, SEG_MAGIC, 8) || qv_crc32c(0, p, 36) != qv_load_le32(p + 36))
-        return qv_error_set(err, QV_ECORRUPT, "bad header");
-    version = qv_load_le32(p + 8);
-    if ((version != 1 && version != SEG_VERSION) || qv_load_le64(p + 16) != id ||
-        qv_load_le64(p + 24) != rows || qv_load_le32(p + 32) != (version == 1 ? 4 : SEG_BLOCKS))
-        return qv_error_set(err, QV_ECORRUPT, "header does not match the manifest");
-    qv_reader_init(&r, p + SEG_HEADER, len - SEG_HEADER);
-    if ((rc = read_block(&r, BLOCK_ROWS, &blk, &n, err)) != QV_OK ||
-        (rc = qv_rowbatch_decode(&c->schema, blk, n, &b, err)) != QV_OK)
-        return rc;
-    rc = b.rows == rows ? qv_rowbatch_append_rows(&sh->rows, &b, NULL, 0, err)
-                        : qv_error_set(err, QV_ECORRUPT, "row count mismatch");
-    qv_rowbatch_fini(&b);
+    if (rc == QV_OK)
+        rc = qv_rowbatch_append_rows(&sh->rows, &s.rows, NULL, 0, err);
     if (rc == QV_OK && !store_shard_reserve(sh, first + rows))
         rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-    if (rc == QV_OK && (rc = read_block(&r, BLOCK_PARTITIONS, &blk, &n, err)) == QV_OK)
-        rc = n == rows * 8 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad partitions block");
-    for (size_t i = 0; rc == QV_OK && i < rows; i++)
-        sh->part_ids[first + i] = (int64_t)qv_load_le64(blk + 8 * i);
-    if (rc == QV_OK && (rc = read_block(&r, BLOCK_LSNS, &blk, &n, err)) == QV_OK)
-        rc = n == rows * 8 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad LSN block");
-    for (size_t i = 0; rc == QV_OK && i < rows; i++)
-        sh->row_lsn[first + i] = qv_load_le64(blk + 8 * i);
-    if (rc == QV_OK && (rc = read_block(&r, BLOCK_KEYS, &blk, &n, err)) == QV_OK)
-        rc = n == rows * 4 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad key block");
-    if (rc == QV_OK && version > 1 && (rc = read_block(&r, BLOCK_TIMES, &blk, &n, err)) == QV_OK)
-        rc = n == rows * 8 ? QV_OK : qv_error_set(err, QV_ECORRUPT, "bad time block");
-    for (size_t i = 0; rc == QV_OK && i < rows; i++)
-        sh->row_ts[first + i] = version > 1 ? qv_load_le64(blk + 8 * i) : 0;
-    if (rc == QV_OK && r.pos != r.len)
-        rc = qv_error_set(err, QV_ECORRUPT, "%zu trailing bytes", r.len - r.pos);
-    if (rc == QV_OK && (rc = store_append_segment(sh, id, err)) == QV_OK) {
+    if (rc == QV_OK && rows) { /* an empty segment leaves the arrays unallocated */
+        memcpy(sh->part_ids + first, s.parts, rows * sizeof *s.parts);
+        memcpy(sh->row_lsn + first, s.lsns, rows * sizeof *s.lsns);
+        memcpy(sh->row_ts + first, s.times, rows * sizeof *s.times);
+    }
+    if (rc == QV_OK)
+        rc = store_append_segment(sh, id, err);
+    if (rc == QV_OK) {
         segment *g = &sh->segs[sh->nsegs - 1];
         g->rows = rows;
         g->sealed = g->stored = true;
         g->file_crc = qv_crc32c(0, p, len);
     }
+    store_seg_copy_fini(&s);
     return rc;
 }
 
@@ -290,7 +238,8 @@ static qv_err load_segment(qv_coll_data *c, shard *sh, uint64_t id, uint64_t row
     qv_err rc;
 
     store_segment_path(c, id, path, sizeof path);
-    if ((rc = qv_io_read_file(c->store->io, path, MAX_FILE_BYTES, &data, &len, err)) != QV_OK)
+    if ((rc = store_s3_fetch(c->store, path, true, crc, err)) != QV_OK || /* evicted, restored */
+        (rc = qv_io_read_file(c->store->io, path, MAX_FILE_BYTES, &data, &len, err)) != QV_OK)
         return rc;
     if (qv_crc32c(0, data, len) != crc)
         rc = qv_error_set(err, QV_ECORRUPT, "%s: fails the checksum the manifest holds", path);
@@ -383,7 +332,8 @@ static bool index_def_live(qv_coll_data *c, long long def)
 }
 
 /* Remove segment and index files of segments that are gone and, with check_defs, index
- * files of dropped index definitions. */
+ * files of dropped index definitions; without it (at open, when nothing else writes
+ * here), temp files too. */
 static void remove_unlisted(qv_coll_data *c, bool check_defs)
 {
     char **names = NULL, path[4096];
@@ -403,6 +353,8 @@ static void remove_unlisted(qv_coll_data *c, bool check_defs)
         else if (sscanf(names[i], "index-%lld-%20llu.%4s", &def, &id, tail) == 3 &&
                  !strcmp(tail, "qvi"))
             drop = !segment_live(c, id) || (check_defs && !index_def_live(c, def));
+        else if (!check_defs && strlen(names[i]) > 4)  /* at open: temp files of writes a */
+            drop = !strcmp(names[i] + strlen(names[i]) - 4, ".tmp"); /* crash cut short */
         if (!drop)
             continue;
         snprintf(path, sizeof path, "%s/%s", c->dir, names[i]);
@@ -502,6 +454,8 @@ qv_err store_load_manifest(qv_coll_data *c, uint64_t *lsn, qv_error *err)
         for (size_t si = 0; si < c->nshards && rc == QV_OK; si++)
             rc = store_append_segment(&c->shards[si], si + 1, err);
         c->next_seg_id = c->nshards + 1;
+        if (rc == QV_OK)
+            remove_unlisted(c, false); /* files of a first seal a crash cut short */
         return rc;
     }
     if ((rc = qv_io_read_file(c->store->io, path, MAX_FILE_BYTES, &data, &len, err)) != QV_OK)

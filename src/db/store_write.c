@@ -48,10 +48,11 @@ bool store_shard_reserve(shard *sh, size_t rows)
     return true;
 }
 
-static void mark_dead(shard *sh, uint64_t row)
+static void mark_dead(const qv_coll_data *c, shard *sh, uint64_t row)
 {
     sh->dead[row / 64] |= 1ull << (row % 64);
     sh->live--;
+    store_bm25_row(c, sh, row, -1);
 }
 
 void store_kill_row(qv_coll_data *c, shard *sh, uint64_t row)
@@ -61,7 +62,7 @@ void store_kill_row(qv_coll_data *c, shard *sh, uint64_t row)
     if (sh->dead[row / 64] >> (row % 64) & 1)
         return;
     pkmap_remove(&sh->pk, store_row_hash(&sh->rows, c->pk_col, row), probe_eq, &p);
-    mark_dead(sh, row);
+    mark_dead(c, sh, row);
 }
 
 qv_err store_apply_rows(qv_coll_data *c, shard *sh, const apply_src *src, const qv_rowbatch *b,
@@ -85,11 +86,12 @@ qv_err store_apply_rows(qv_coll_data *c, shard *sh, const apply_src *src, const 
         sh->row_lsn[row] = src->lsn;
         sh->row_ts[row] = src->ts;
         sh->live++;
+        store_bm25_row(c, sh, row, 1);
         if (pkmap_put(&sh->pk, store_row_hash(&sh->rows, c->pk_col, row), row, probe_eq, &p,
                       &old) != QV_OK)
             return qv_error_set(err, QV_ENOMEM, "out of memory indexing keys");
         if (old != UINT64_MAX)
-            mark_dead(sh, old);
+            mark_dead(c, sh, old);
     }
     return QV_OK;
 }
@@ -97,6 +99,7 @@ qv_err store_apply_rows(qv_coll_data *c, shard *sh, const apply_src *src, const 
 qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err)
 {
     sh->live = 0;
+    store_bm25_reset(sh);
     for (size_t row = 0; row < sh->rows.rows; row++) {
         pk_probe p = {&sh->rows, &sh->rows, row, c->pk_col};
         uint64_t old;
@@ -106,6 +109,7 @@ qv_err store_reindex_keys(qv_coll_data *c, shard *sh, qv_error *err)
                       &old) != QV_OK)
             return qv_error_set(err, QV_ENOMEM, "out of memory indexing keys");
         sh->live++;
+        store_bm25_row(c, sh, row, 1);
     }
     return QV_OK;
 }
@@ -124,7 +128,7 @@ static qv_err apply_delete(qv_coll_data *c, shard *sh, const uint8_t *p, size_t 
         pk_probe probe = {&sh->rows, &keys, i, c->pk_col};
         uint64_t row = pkmap_remove(&sh->pk, store_row_hash(&keys, c->pk_col, i), probe_eq, &probe);
         if (row != UINT64_MAX) {
-            mark_dead(sh, row);
+            mark_dead(c, sh, row);
             n++;
         }
     }

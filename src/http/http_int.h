@@ -33,6 +33,15 @@ struct qv_http_server {
     atomic_uint_fast64_t next_request_id;
     char *tls_cert, *tls_key;     /* PEM text handed to MHD (HTTPS), or NULL */
     size_t tls_key_len;
+    /* listener.c: every open connection, for the reaper of slow header senders */
+    pthread_mutex_t socks_mu;     /* guards socks; held while a socket is shut down */
+    struct http_sock *socks;
+    atomic_int nsocks;
+    unsigned max_connections, idle_timeout_s;
+    pthread_t reaper;
+    bool reaper_running;
+    pthread_cond_t reaper_cv;     /* with socks_mu: wakes the reaper to stop */
+    void *sock_ctxs;              /* per worker: its connection notices' context */
 };
 
 /* Per-request state, from the first callback to MHD's completion notice. */
@@ -66,6 +75,10 @@ typedef struct http_listen_opts {
 } http_listen_opts;
 
 qv_err http_listener_start(qv_http_server *s, const http_listen_opts *o, qv_error *err);
+/* A request of connection c has its headers (busy) or was answered (idle from now on):
+ * connections idle past server.idle_timeout_s, or past a second while connections run
+ * short, are closed by the reaper (slow-loris senders never finish their headers). */
+void http_sock_mark(struct MHD_Connection *c, bool busy);
 void http_listener_quiesce(qv_http_server *s); /* stop accepting; open connections go on */
 void http_listener_stop(qv_http_server *s);
 

@@ -7,7 +7,15 @@
  * lifetime: 4 keep-alive clients often all landed on one worker, leaving the other core
  * idle. Here one thread accepts and hands each connection to the worker with the fewest
  * open connections (MHD_add_connection); a request is still served entirely on the worker
- * that owns its connection. */
+ * that owns its connection.
+ *
+ * SLOW CLIENTS. libmicrohttpd's timeout is an idle timeout: a client sending one header
+ * byte a second keeps a connection forever, and enough of them use up
+ * server.max_connections (slow-loris). The reaper thread closes (shutdown(2); the worker
+ * then drops it) every connection without a request in progress that has been so for
+ * longer than server.idle_timeout_s, or for longer than REAP_SHORT_MS once three quarters
+ * of the connections are taken. Sockets are shut down with socks_mu held, and a closing
+ * connection leaves the list under it before libmicrohttpd closes its descriptor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/http_int.h"
@@ -22,15 +31,103 @@
 #include "quiver/log.h"
 
 #define LISTEN_BACKLOG 1024
+#define REAP_TICK_MS 250
+#define REAP_SHORT_MS 1000
+
+typedef struct http_sock {
+    int fd;
+    atomic_bool busy;           /* a request's headers arrived and it is not answered yet */
+    _Atomic uint64_t since_ms;  /* when it became idle (accepted, or last answer) */
+    struct http_sock *prev, *next;
+} http_sock;
+
+typedef struct sock_ctx {
+    http_worker *w;
+    qv_http_server *s;
+} sock_ctx;
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
                           enum MHD_ConnectionNotificationCode code)
 {
-    http_worker *w = cls;
+    sock_ctx *sc = cls;
+    qv_http_server *s = sc->s;
+    http_sock *k = *ctx;
 
-    (void)c;
-    (void)ctx;
-    atomic_fetch_add(&w->conns, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    atomic_fetch_add(&sc->w->conns, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
+    pthread_mutex_lock(&s->socks_mu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED && (k = qv_calloc(1, sizeof *k)) != NULL) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        atomic_init(&k->since_ms, mono_ms());
+        if ((k->next = s->socks) != NULL)
+            k->next->prev = k;
+        s->socks = k;
+        atomic_fetch_add(&s->nsocks, 1);
+        *ctx = k;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            s->socks = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        atomic_fetch_sub(&s->nsocks, 1);
+        qv_free(k);
+        *ctx = NULL;
+    }
+    pthread_mutex_unlock(&s->socks_mu);
+}
+
+void http_sock_mark(struct MHD_Connection *c, bool busy)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    http_sock *k = ci ? ci->socket_context : NULL;
+
+    if (!k)
+        return;
+    atomic_store(&k->since_ms, mono_ms());
+    atomic_store(&k->busy, busy);
+}
+
+static void *reaper_main(void *arg)
+{
+    qv_http_server *s = arg;
+    uint64_t reaped = 0;
+
+    pthread_mutex_lock(&s->socks_mu);
+    while (!atomic_load(&s->accept_stop)) {
+        struct timespec until;
+        bool short_ = (unsigned)atomic_load(&s->nsocks) * 4 >= s->max_connections * 3;
+        uint64_t now = mono_ms(), limit = short_ ? REAP_SHORT_MS : s->idle_timeout_s * 1000ull;
+        for (http_sock *k = s->socks; k; k = k->next) {
+            if (k->fd < 0 || atomic_load(&k->busy) || now - atomic_load(&k->since_ms) <= limit)
+                continue;
+            shutdown(k->fd, SHUT_RDWR); /* the worker sees the end and drops it */
+            k->fd = -1;
+            reaped++;
+        }
+        if (reaped && reaped % 100 == 1 && short_)
+            qv_log_warn("http", "connections ran short: closed %llu without a request in "
+                        "progress so far", (unsigned long long)reaped);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += REAP_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->reaper_cv, &s->socks_mu, &until);
+    }
+    pthread_mutex_unlock(&s->socks_mu);
+    return NULL;
 }
 
 static http_worker *least_loaded(qv_http_server *s)
@@ -99,13 +196,18 @@ qv_err http_listener_start(qv_http_server *s, const http_listen_opts *o, qv_erro
 
     if (rc != QV_OK)
         return rc;
-    if (!(s->workers = qv_calloc(o->workers, sizeof *s->workers))) {
+    s->max_connections = o->max_connections;
+    s->idle_timeout_s = o->idle_timeout_s;
+    if (!(s->workers = qv_calloc(o->workers, sizeof *s->workers)) ||
+        !(s->sock_ctxs = qv_calloc(o->workers, sizeof(sock_ctx)))) {
         http_listener_stop(s);
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     }
     for (unsigned i = 0; i < o->workers; i++) {
         http_worker *w = &s->workers[i];
+        sock_ctx *sc = &((sock_ctx *)s->sock_ctxs)[i];
         atomic_init(&w->conns, 0);
+        *sc = (sock_ctx){.w = w, .s = s};
         w->daemon = MHD_start_daemon(
             o->flags | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                 MHD_USE_ITC,
@@ -114,7 +216,7 @@ qv_err http_listener_start(qv_http_server *s, const http_listen_opts *o, qv_erro
             MHD_OPTION_CONNECTION_LIMIT, per_worker ? per_worker : 1u,
             MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
             MHD_OPTION_NOTIFY_COMPLETED, o->on_completed, s,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, sc,
             MHD_OPTION_EXTERNAL_LOGGER, o->on_log, NULL,
             MHD_OPTION_END);
         if (!w->daemon) {
@@ -133,6 +235,11 @@ qv_err http_listener_start(qv_http_server *s, const http_listen_opts *o, qv_erro
         return qv_error_set(err, QV_EINTERNAL, "cannot start the HTTP acceptor thread");
     }
     s->acceptor_running = true;
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        http_listener_stop(s);
+        return qv_error_set(err, QV_EINTERNAL, "cannot start the HTTP reaper thread");
+    }
+    s->reaper_running = true;
     return QV_OK;
 }
 
@@ -145,6 +252,13 @@ void http_listener_quiesce(qv_http_server *s)
     if (s->acceptor_running)
         pthread_join(s->acceptor, NULL);
     s->acceptor_running = false;
+    if (s->reaper_running) {
+        pthread_mutex_lock(&s->socks_mu);
+        pthread_cond_signal(&s->reaper_cv);
+        pthread_mutex_unlock(&s->socks_mu);
+        pthread_join(s->reaper, NULL);
+    }
+    s->reaper_running = false;
     close(s->listen_fd);
     s->listen_fd = -1;
 }
@@ -155,6 +269,8 @@ void http_listener_stop(qv_http_server *s)
     for (unsigned i = 0; i < s->nworkers; i++)
         MHD_stop_daemon(s->workers[i].daemon);
     qv_free(s->workers);
+    qv_free(s->sock_ctxs);
     s->workers = NULL;
+    s->sock_ctxs = NULL;
     s->nworkers = 0;
 }

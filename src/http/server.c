@@ -221,6 +221,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
     (void)version;
     if (!hc) {
+        http_sock_mark(c, true); /* headers complete: not a slow sender */
         if (!(hc = *con_cls = begin(s, c)))
             return MHD_NO;
         if (strcmp(method, "OPTIONS") == 0)
@@ -254,8 +255,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     qv_http_server *s = cls;
     http_conn *hc = *con_cls;
 
-    (void)c;
     (void)toe;
+    http_sock_mark(c, false);
     if (!hc)
         return;
     if (hc->admitted)
@@ -334,6 +335,8 @@ static void free_server(qv_http_server *s)
         qv_crypto_wipe(s->tls_key, s->tls_key_len);
     qv_free(s->tls_key);
     qv_free(s->tls_cert);
+    pthread_cond_destroy(&s->reaper_cv);
+    pthread_mutex_destroy(&s->socks_mu);
     qv_free(s);
 }
 
@@ -358,6 +361,8 @@ qv_err qv_http_start(qv_node *node, qv_http_server **out, qv_error *err)
     atomic_init(&s->inflight, 0);
     atomic_init(&s->admitted, 0);
     atomic_init(&s->next_request_id, 1);
+    pthread_mutex_init(&s->socks_mu, NULL);
+    pthread_cond_init(&s->reaper_cv, NULL);
     if ((rc = load_tls(s, cfg, err)) != QV_OK) {
         free_server(s);
         return rc;

@@ -38,6 +38,15 @@ bool qv_distance_isa_parse(const char *name, qv_distance_isa *out)
     return false;
 }
 
+#ifdef DISTANCE_HAVE_X86
+static bool avx2_ok(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
+}
+#endif
+
 const qv_distance_kernels *qv_distance_kernels_for(qv_distance_isa isa)
 {
     switch (isa) {
@@ -46,12 +55,10 @@ const qv_distance_kernels *qv_distance_kernels_for(qv_distance_isa isa)
 #ifdef DISTANCE_HAVE_X86
     case QV_DISTANCE_ISA_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                   ? &distance_kernels_avx2
-                   : NULL;
+        return avx2_ok() ? &distance_kernels_avx2 : NULL;
     case QV_DISTANCE_ISA_AVX512:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") ? &distance_kernels_avx512 : NULL;
+        /* its half-precision and binary entries are the AVX2 ones */
+        return avx2_ok() && __builtin_cpu_supports("avx512f") ? &distance_kernels_avx512 : NULL;
 #endif
     default:
         return NULL;
@@ -124,6 +131,42 @@ void qv_distance_l2_batch(const float *q, const float *x, size_t n, size_t d, fl
 void qv_distance_ip_batch(const float *q, const float *x, size_t n, size_t d, float *out)
 {
     qv_distance_kernels_active()->ip_batch(q, x, n, d, out);
+}
+
+/* ---- half precision --------------------------------------------------------------------- */
+
+float qv_f16_to_f32(uint16_t h) { return dist_f16_to_f32(h); }
+float qv_bf16_to_f32(uint16_t h) { return dist_bf16_to_f32(h); }
+
+uint16_t qv_f32_to_f16(float f)
+{
+    uint32_t u = dist_f32_bits(f), sign = (u >> 16) & 0x8000u, abs = u & 0x7fffffffu;
+
+    if (abs >= 0x7f800000u) /* inf or NaN (quiet, top payload bits kept) */
+        return (uint16_t)(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u | (abs >> 13 & 0x3ffu) : 0));
+    if (abs >= 0x477ff000u) /* rounds past 65504 */
+        return (uint16_t)(sign | 0x7c00u);
+    if (abs < 0x38800000u) { /* below 2^-14: a binary16 subnormal or zero */
+        /* value / 2^-24, rounded to nearest even through float arithmetic (exact here) */
+        float v = dist_bits_f32(abs) * 0x1p24f;
+        uint32_t m = (uint32_t)v;
+        float rem = v - (float)m;
+        if (rem > 0.5f || (rem == 0.5f && (m & 1)))
+            m++;
+        return (uint16_t)(sign | m); /* m == 0x400 turns into the smallest normal */
+    }
+    /* normal: drop 13 mantissa bits, round to nearest even (a carry bumps the exponent) */
+    uint32_t r = abs + 0xfffu + ((abs >> 13) & 1u);
+    return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
+}
+
+uint16_t qv_f32_to_bf16(float f)
+{
+    uint32_t u = dist_f32_bits(f);
+
+    if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it a (quiet) NaN */
+        return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
 /* ---- top-k ------------------------------------------------------------------------------ */

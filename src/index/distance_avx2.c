@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* distance_avx2.c - AVX2 + FMA kernels; this file alone is built with
- * -mavx2 -mfma and is only reached after the CPU check in distance.c.
+/* distance_avx2.c - AVX2 + FMA (+ F16C, POPCNT) kernels; this file alone is built with
+ * -mavx2 -mfma -mf16c -mpopcnt and is only reached after the CPU check in distance.c.
+ * Half-precision rows are widened 8 values at a time (vcvtph2ps for binary16, a 16-bit
+ * shift for bfloat16) straight into the FMA loop; the tail is widened in scalar code.
  *
  * Four 8-lane accumulators cover 32 floats per iteration (FMA latency 4,
  * two ports), then 8 at a time, then one masked load for the last d % 8
@@ -90,6 +92,111 @@ static void k_ip_batch(const float *q, const float *x, size_t n, size_t d, float
         out[i] = avx2_ip(q, x + i * d, d);
 }
 
+/* ---- half precision ------------------------------------------------------------------- */
+
+static inline __m256 load8_f16(const uint16_t *x)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x));
+}
+
+static inline __m256 load8_bf16(const uint16_t *x)
+{
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)x));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+#define AVX2_HALF(kind, load8, widen)                                                          \
+    static inline float kind##_l2sq_row(const float *q, const uint16_t *x, size_t d)          \
+    {                                                                                         \
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                            \
+        size_t i = 0;                                                                         \
+        float tail = 0;                                                                       \
+        for (; i + 16 <= d; i += 16) {                                                        \
+            __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(q + i), load8(x + i));                  \
+            __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(q + i + 8), load8(x + i + 8));          \
+            s0 = _mm256_fmadd_ps(t0, t0, s0);                                                 \
+            s1 = _mm256_fmadd_ps(t1, t1, s1);                                                 \
+        }                                                                                     \
+        for (; i + 8 <= d; i += 8) {                                                          \
+            __m256 t = _mm256_sub_ps(_mm256_loadu_ps(q + i), load8(x + i));                   \
+            s0 = _mm256_fmadd_ps(t, t, s0);                                                   \
+        }                                                                                     \
+        for (; i < d; i++) {                                                                  \
+            float t = q[i] - widen(dist_load_u16(x + i));                                     \
+            tail += t * t;                                                                    \
+        }                                                                                     \
+        return avx2_hsum(_mm256_add_ps(s0, s1)) + tail;                                       \
+    }                                                                                         \
+    static inline float kind##_ip_row(const float *q, const uint16_t *x, size_t d)            \
+    {                                                                                         \
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();                            \
+        size_t i = 0;                                                                         \
+        float tail = 0;                                                                       \
+        for (; i + 16 <= d; i += 16) {                                                        \
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(x + i), s0);                   \
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8(x + i + 8), s1);           \
+        }                                                                                     \
+        for (; i + 8 <= d; i += 8)                                                            \
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(x + i), s0);                   \
+        for (; i < d; i++)                                                                    \
+            tail += q[i] * widen(dist_load_u16(x + i));                                       \
+        return avx2_hsum(_mm256_add_ps(s0, s1)) + tail;                                       \
+    }                                                                                         \
+    void distance_avx2_l2sq_##kind##_batch(const float *q, const uint16_t *x, size_t n,       \
+                                           size_t d, float *out)                              \
+    {                                                                                         \
+        for (size_t r = 0; r < n; r++)                                                        \
+            out[r] = kind##_l2sq_row(q, x + r * d, d);                                        \
+    }                                                                                         \
+    void distance_avx2_ip_##kind##_batch(const float *q, const uint16_t *x, size_t n,         \
+                                         size_t d, float *out)                                \
+    {                                                                                         \
+        for (size_t r = 0; r < n; r++)                                                        \
+            out[r] = kind##_ip_row(q, x + r * d, d);                                          \
+    }                                                                                         \
+    float distance_avx2_norm_sq_##kind(const uint16_t *x, size_t d)                           \
+    {                                                                                         \
+        __m256 s = _mm256_setzero_ps();                                                       \
+        size_t i = 0;                                                                         \
+        float tail = 0;                                                                       \
+        for (; i + 8 <= d; i += 8) {                                                          \
+            __m256 v = load8(x + i);                                                          \
+            s = _mm256_fmadd_ps(v, v, s);                                                     \
+        }                                                                                     \
+        for (; i < d; i++) {                                                                  \
+            float v = widen(dist_load_u16(x + i));                                            \
+            tail += v * v;                                                                    \
+        }                                                                                     \
+        return avx2_hsum(s) + tail;                                                           \
+    }                                                                                         \
+    void distance_avx2_##kind##_to_f32(const uint16_t *x, size_t n, float *out)               \
+    {                                                                                         \
+        size_t i = 0;                                                                         \
+        for (; i + 8 <= n; i += 8)                                                            \
+            _mm256_storeu_ps(out + i, load8(x + i));                                          \
+        for (; i < n; i++)                                                                    \
+            out[i] = widen(dist_load_u16(x + i));                                             \
+    }
+
+AVX2_HALF(f16, load8_f16, dist_f16_to_f32)
+AVX2_HALF(bf16, load8_bf16, dist_bf16_to_f32)
+
+/* ---- binary: the shared loops, built here with hardware popcnt ----------------------- */
+
+DIST_BINARY_KERNELS(bin)
+
+void distance_avx2_hamming_batch(const uint8_t *q, const uint8_t *x, size_t n, size_t bytes,
+                                 float *out)
+{
+    bin_hamming_batch(q, x, n, bytes, out);
+}
+
+void distance_avx2_jaccard_batch(const uint8_t *q, const uint8_t *x, size_t n, size_t bytes,
+                                 float *out)
+{
+    bin_jaccard_batch(q, x, n, bytes, out);
+}
+
 const qv_distance_kernels distance_kernels_avx2 = {
     .isa = QV_DISTANCE_ISA_AVX2,
     .name = "avx2",
@@ -98,4 +205,5 @@ const qv_distance_kernels distance_kernels_avx2 = {
     .norm_sq = k_norm_sq,
     .l2sq_batch = k_l2sq_batch,
     .ip_batch = k_ip_batch,
+    DISTANCE_AVX2_EXTRA_ENTRIES,
 };

@@ -84,4 +84,6 @@ const qv_distance_kernels distance_kernels_avx512 = {
     .norm_sq = k_norm_sq,
     .l2sq_batch = k_l2sq_batch,
     .ip_batch = k_ip_batch,
+    /* half precision and binary: the AVX2 kernels (memory-bound at these widths) */
+    DISTANCE_AVX2_EXTRA_ENTRIES,
 };

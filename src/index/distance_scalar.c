@@ -57,6 +57,69 @@ static void k_ip_batch(const float *q, const float *x, size_t n, size_t d, float
         out[i] = scalar_ip(q, x + i * d, d);
 }
 
+/* ---- half precision: widen each value, then the float32 arithmetic above ---------------- */
+
+#define HALF_KERNELS(kind, widen)                                                             \
+    static float kind##_l2sq_row(const float *q, const uint16_t *x, size_t d)                 \
+    {                                                                                         \
+        float s0 = 0, s1 = 0;                                                                 \
+        size_t i = 0;                                                                         \
+        for (; i + 2 <= d; i += 2) {                                                          \
+            float t0 = q[i] - widen(dist_load_u16(x + i));                                    \
+            float t1 = q[i + 1] - widen(dist_load_u16(x + i + 1));                            \
+            s0 += t0 * t0;                                                                    \
+            s1 += t1 * t1;                                                                    \
+        }                                                                                     \
+        for (; i < d; i++) {                                                                  \
+            float t = q[i] - widen(dist_load_u16(x + i));                                     \
+            s0 += t * t;                                                                      \
+        }                                                                                     \
+        return s0 + s1;                                                                       \
+    }                                                                                         \
+    static float kind##_ip_row(const float *q, const uint16_t *x, size_t d)                   \
+    {                                                                                         \
+        float s0 = 0, s1 = 0;                                                                 \
+        size_t i = 0;                                                                         \
+        for (; i + 2 <= d; i += 2) {                                                          \
+            s0 += q[i] * widen(dist_load_u16(x + i));                                         \
+            s1 += q[i + 1] * widen(dist_load_u16(x + i + 1));                                 \
+        }                                                                                     \
+        for (; i < d; i++)                                                                    \
+            s0 += q[i] * widen(dist_load_u16(x + i));                                         \
+        return s0 + s1;                                                                       \
+    }                                                                                         \
+    static void k_l2sq_##kind##_batch(const float *q, const uint16_t *x, size_t n, size_t d,  \
+                                      float *out)                                             \
+    {                                                                                         \
+        for (size_t r = 0; r < n; r++)                                                        \
+            out[r] = kind##_l2sq_row(q, x + r * d, d);                                        \
+    }                                                                                         \
+    static void k_ip_##kind##_batch(const float *q, const uint16_t *x, size_t n, size_t d,    \
+                                    float *out)                                               \
+    {                                                                                         \
+        for (size_t r = 0; r < n; r++)                                                        \
+            out[r] = kind##_ip_row(q, x + r * d, d);                                          \
+    }                                                                                         \
+    static float k_norm_sq_##kind(const uint16_t *x, size_t d)                                \
+    {                                                                                         \
+        float s = 0;                                                                          \
+        for (size_t i = 0; i < d; i++) {                                                      \
+            float v = widen(dist_load_u16(x + i));                                            \
+            s += v * v;                                                                       \
+        }                                                                                     \
+        return s;                                                                             \
+    }                                                                                         \
+    static void k_##kind##_to_f32(const uint16_t *x, size_t n, float *out)                    \
+    {                                                                                         \
+        for (size_t i = 0; i < n; i++)                                                        \
+            out[i] = widen(dist_load_u16(x + i));                                             \
+    }
+
+HALF_KERNELS(f16, dist_f16_to_f32)
+HALF_KERNELS(bf16, dist_bf16_to_f32)
+
+DIST_BINARY_KERNELS(k)
+
 const qv_distance_kernels distance_kernels_scalar = {
     .isa = QV_DISTANCE_ISA_SCALAR,
     .name = "scalar",
@@ -65,4 +128,14 @@ const qv_distance_kernels distance_kernels_scalar = {
     .norm_sq = k_norm_sq,
     .l2sq_batch = k_l2sq_batch,
     .ip_batch = k_ip_batch,
+    .l2sq_f16_batch = k_l2sq_f16_batch,
+    .ip_f16_batch = k_ip_f16_batch,
+    .norm_sq_f16 = k_norm_sq_f16,
+    .l2sq_bf16_batch = k_l2sq_bf16_batch,
+    .ip_bf16_batch = k_ip_bf16_batch,
+    .norm_sq_bf16 = k_norm_sq_bf16,
+    .f16_to_f32 = k_f16_to_f32,
+    .bf16_to_f32 = k_bf16_to_f32,
+    .hamming_batch = k_hamming_batch,
+    .jaccard_batch = k_jaccard_batch,
 };

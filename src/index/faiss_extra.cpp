@@ -236,7 +236,9 @@ static qv_err search_filtered(const Index *top, idx_t n, const float *x, idx_t k
         params = &ip;
     }
     params->sel = const_cast<faiss::IDSelector *>(sel); /* FAISS 1.7.3 declares it non-const */
-    target->search(n, x, k, distances, labels, params);
+    auto *hnsw = dynamic_cast<const faiss::IndexHNSW *>(target);
+    if (!hnsw || !index_hnsw_search(hnsw, n, x, k, hp.efSearch, sel, distances, labels))
+        target->search(n, x, k, distances, labels, params);
     if (idmap) {
         for (idx_t i = 0; i < n * k; i++)
             if (labels[i] >= 0)
@@ -269,44 +271,6 @@ extern "C" qv_err qv_faiss_search_with_selector(const FaissIndex *index, int64_t
 
 /* ---- serialization ---------------------------------------------------------------------- */
 
-namespace {
-
-struct BufWriter final : faiss::IOWriter {
-    qv_buf *out;
-    explicit BufWriter(qv_buf *b) : out(b) { name = "qv_buf"; }
-
-    size_t operator()(const void *ptr, size_t size, size_t nitems) override
-    {
-        if (nitems && size > SIZE_MAX / nitems)
-            throw std::length_error("serialize: size overflow");
-        qv_buf_put(out, ptr, size * nitems);
-        if (out->failed)
-            throw std::bad_alloc();
-        return nitems;
-    }
-};
-
-struct MemReader final : faiss::IOReader {
-    const uint8_t *p;
-    size_t len, pos = 0;
-    MemReader(const void *data, size_t n) : p(static_cast<const uint8_t *>(data)), len(n)
-    {
-        name = "memory";
-    }
-
-    size_t operator()(void *ptr, size_t size, size_t nitems) override
-    {
-        if (size == 0)
-            return nitems;
-        size_t avail = (len - pos) / size, m = nitems < avail ? nitems : avail;
-        if (m)
-            memcpy(ptr, p + pos, m * size);
-        pos += m * size;
-        return m;
-    }
-};
-
-} // namespace
 
 extern "C" qv_err qv_faiss_serialize(const FaissIndex *index, qv_buf *out, qv_error *err)
 {

@@ -6,6 +6,7 @@
 
 #include "query/filter_int.h"
 #include "quiver/alloc.h"
+#include "quiver/analyzer.h"
 
 static void apply_defaults(qv_filter_opts *o)
 {
@@ -155,6 +156,9 @@ void qv_filter_free(qv_filter *f)
 {
     if (!f)
         return;
+    for (size_t i = 0; i < f->nanalyzers; i++)
+        qv_analyzer_free(f->analyzers[i]);
+    qv_free(f->analyzers);
     farena_fini(&f->arena);
     qv_free(f);
 }

@@ -420,6 +420,10 @@ qv_err filter_check_value(fctx *c, fnode **pn)
     case N_ARITH:
     case N_NEG:
         return check_arith(c, pn);
+    case N_NAMED: /* text_match takes it itself; anywhere else it has no meaning */
+        return filter_fail(c, n->pos, "a named argument (%.*s=...) is only allowed in "
+                                      "text_match",
+                           (int)n->nlen, n->name);
     case N_CALL:
         if (!filter_name_is(n, "array_length"))
             return filter_check_pred(c, pn);

@@ -362,6 +362,8 @@ static qv_err check_call(fctx *c, fnode **pn)
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (filter_name_is(n, fns[i].name))
             return check_contains(c, pn, fns[i].cm);
+    if (filter_name_is(n, "text_match"))
+        return filter_check_text_match(c, pn);
     if (filter_name_is(n, "array_length"))
         return filter_fail(c, n->pos, "array_length(...) is a number, not a boolean expression");
     return filter_fail(c, n->pos, "function %.*s is not supported", (int)n->nlen, n->name);

@@ -211,6 +211,8 @@ static qv_err eval_pred(ectx *e, const fnode *n, pres *p)
     case N_EXISTS:
     case N_CONTAINS:
         return eval_rowwise(e, n, p);
+    case N_TEXTMATCH:
+        return filter_eval_text_match(e, n, p);
     default:
         return qv_error_set(e->err, QV_EINTERNAL, "filter: node %d is not a predicate",
                             (int)n->kind);

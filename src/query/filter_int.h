@@ -62,6 +62,7 @@ typedef enum tok_kind {
     T_OROR,
     T_BANG,
     T_BITOP, /* & | ^ ~ << >>: recognised only to refuse them clearly */
+    T_ASSIGN, /* a lone '=': only in named call arguments (minimum_should_match=2) */
 } tok_kind;
 
 typedef struct ftok {
@@ -128,6 +129,8 @@ typedef enum nkind {
     N_EXISTS,   /* exists kids[0] */
     N_CONTAINS, /* json/array_contains[_all|_any](kids[0], kids[1]); cmode */
     N_TRUTH,    /* a Bool-valued field or JSON value used as a predicate */
+    N_NAMED,    /* parse only: a call argument name=kids[0] */
+    N_TEXTMATCH, /* text_match(kids[0], 'text'[, minimum_should_match=n]): terms, msm */
 } nkind;
 
 /* Static types after checking. */
@@ -202,6 +205,12 @@ struct fnode {
     like_pat like; /* N_LIKE */
     in_set set;    /* N_IN */
     qv_jsonb cj;   /* N_CONTAINS: the constant as jsonb; N_CONST C_JSON view */
+    /* N_TEXTMATCH: the query's distinct term ids (ascending), how many a row must hold,
+     * and the field's analyzer (owned by the plan) */
+    const uint32_t *terms;
+    size_t nterms;
+    uint32_t msm;
+    const struct qv_analyzer *analyzer;
 };
 
 /* Per-field info kept by the plan (the schema is not retained). */
@@ -221,6 +230,8 @@ struct qv_filter {
     qv_value *pk_vals;
     size_t npk;
     bool pk_only;
+    struct qv_analyzer **analyzers; /* of text_match nodes; freed with the plan */
+    size_t nanalyzers;
 };
 
 /* Parser/checker context. */
@@ -364,5 +375,8 @@ qv_jsonb filter_col_jsonb(const qv_column *col, size_t i);
 qv_err filter_eval_cmp(ectx *e, const fnode *n, pres *p);
 qv_err filter_eval_in(ectx *e, const fnode *n, pres *p);
 qv_err filter_eval_like(ectx *e, const fnode *n, pres *p);
+/* text_match (filter_text.c): check/compile the call n, and evaluate it. */
+qv_err filter_check_text_match(fctx *c, fnode **pn);
+qv_err filter_eval_text_match(ectx *e, const fnode *n, pres *p);
 
 #endif

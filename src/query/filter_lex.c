@@ -441,11 +441,12 @@ qv_err filter_lex_next(fctx *c, ftok *t)
         t->kind = two_char(s + i, c->len - i, &n);
         if (n == 0) {
             unsigned char ch = (unsigned char)s[i];
-            if (ch == '=')
-                return filter_fail(c, t->pos, "unexpected '=' (use '==' to compare)");
-            if (ch >= 0x20 && ch < 0x7F)
+            if (ch != '=' && ch >= 0x20 && ch < 0x7F)
                 return filter_fail(c, t->pos, "unexpected character '%c'", ch);
-            return filter_fail(c, t->pos, "unexpected byte 0x%02x", ch);
+            if (ch != '=')
+                return filter_fail(c, t->pos, "unexpected byte 0x%02x", ch);
+            t->kind = T_ASSIGN; /* the parser refuses it outside named arguments */
+            n = 1;
         }
         i += n;
     }

@@ -65,6 +65,8 @@ static qv_err unexpected(fctx *c, ftok t, const char *want)
                            want ? want : "");
     if (t.kind == T_BITOP)
         return filter_fail(c, t.pos, "bitwise operators are not supported");
+    if (t.kind == T_ASSIGN)
+        return filter_fail(c, t.pos, "unexpected '=' (use '==' to compare)");
     return filter_fail(c, t.pos, "syntax error near '%.*s'%s%s", (int)(t.len > 40 ? 40 : t.len),
                        c->expr + t.pos, want ? ", expected " : "", want ? want : "");
 }
@@ -480,8 +482,22 @@ static qv_err parse_list(fctx *c, tok_kind close, bool is_list, fnode *n)
             rc = filter_fail(c, peek(c).pos, "list has more than %u elements", c->lim.max_in_list);
             goto done;
         }
-        if ((rc = is_list ? parse_add(c, &e) : parse_or(c, &e)) != QV_OK)
+        if (!is_list && peek(c).kind == T_IDENT && peek2(c).kind == T_ASSIGN) {
+            ftok name = next(c); /* a named argument: name = value */
+            fnode *val;
+            next(c);
+            if ((rc = parse_add(c, &val)) != QV_OK)
+                goto done;
+            if ((e = filter_node(c, N_NAMED, name.pos)) == NULL ||
+                (rc = filter_set_kids(c, e, &val, 1, false)) != QV_OK) {
+                rc = e ? rc : c->code;
+                goto done;
+            }
+            e->name = name.str;
+            e->nlen = name.slen;
+        } else if ((rc = is_list ? parse_add(c, &e) : parse_or(c, &e)) != QV_OK) {
             goto done;
+        }
         if (!nvec_push(&v, e)) {
             rc = filter_nomem(c);
             goto done;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "quiver/alloc.h"
+#include "quiver/sparse.h"
 
 #define MAX_ROWS (1u << 28)
 
@@ -23,7 +24,10 @@ static uint32_t type_width(const qv_field *f)
     case QV_TYPE_DOUBLE:
         return 8;
     case QV_TYPE_FLOAT_VECTOR:
-        return 4 * f->dim;
+    case QV_TYPE_FLOAT16_VECTOR:
+    case QV_TYPE_BFLOAT16_VECTOR:
+    case QV_TYPE_BINARY_VECTOR:
+        return (uint32_t)qv_vector_row_bytes(f->type, f->dim);
     default:
         return 0; /* variable width */
     }
@@ -341,6 +345,13 @@ static qv_err decode_column(qv_reader *r, qv_colbuf *c, size_t rows, qv_error *e
         }
         if (prev != nbytes)
             return qv_error_set(err, QV_ECORRUPT, "row batch: offsets do not cover the data");
+        if (c->type == QV_TYPE_SPARSE_FLOAT_VECTOR) {
+            for (size_t i = 0; i < rows; i++)
+                if (!qv_sparse_row_valid(c->data.data + c->offsets[i],
+                                         c->offsets[i + 1] - c->offsets[i]))
+                    return qv_error_set(err, QV_ECORRUPT, "row batch: bad sparse vector at row "
+                                                          "%zu", i);
+        }
     }
     c->rows = rows;
     if (r->failed || c->data.failed)

@@ -109,3 +109,25 @@ def load_state(node, name, **extra):
     ok(r)
     assert r.json.get("message") == "", r
     return r.data
+
+
+def mixed_vector_collection(name, half_metric="L2", half_index="FLAT", bin_metric="JACCARD",
+                            shards=1, text_params=None):
+    """collections/create of id, text (analyzed, BM25 input), bm25 (BM25 output), sp
+    (sparse, IP), half (Float16Vector dim 8) and bin (BinaryVector dim 32)."""
+    params = {"max_length": 500, "enable_analyzer": True, "enable_match": True}
+    params.update(text_params or {})
+    return {"collectionName": name, "params": {"shardsNum": shards}, "schema": {"fields": [
+        {"fieldName": "id", "dataType": "Int64", "isPrimary": True},
+        {"fieldName": "text", "dataType": "VarChar", "elementTypeParams": params},
+        {"fieldName": "bm25", "dataType": "SparseFloatVector"},
+        {"fieldName": "sp", "dataType": "SparseFloatVector"},
+        {"fieldName": "half", "dataType": "Float16Vector", "elementTypeParams": {"dim": 8}},
+        {"fieldName": "bin", "dataType": "BinaryVector", "elementTypeParams": {"dim": 32}}],
+        "functions": [{"name": "f", "type": "BM25", "inputFieldNames": ["text"],
+                       "outputFieldNames": ["bm25"]}]},
+        "indexParams": [
+            {"fieldName": "bm25", "metricType": "BM25", "indexType": "SPARSE_WAND"},
+            {"fieldName": "sp", "metricType": "IP", "indexType": "SPARSE_INVERTED_INDEX"},
+            {"fieldName": "half", "metricType": half_metric, "indexType": half_index},
+            {"fieldName": "bin", "metricType": bin_metric, "indexType": "BIN_FLAT"}]}

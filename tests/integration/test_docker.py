@@ -20,14 +20,8 @@ DOCKER = REPO / "docker"
 PORT = 19530
 
 # Specified by an issue, not in options.def yet; an entry that lands there is simply
-# known (drop it from here then). Issue 6's cluster.* options have landed.
-PLANNED = {
-    "QUIVER__S3__ENDPOINT",                 # issue 7
-    "QUIVER__S3__REGION",                   # issue 7
-    "QUIVER__S3__BUCKET",                   # issue 7
-    "QUIVER__S3__ACCESS_KEY",               # issue 7
-    "QUIVER__S3__SECRET_KEY",               # issue 7
-}
+# known (drop it from here then). Issue 6's cluster.* and issue 7's s3.* options have landed.
+PLANNED = set()
 
 
 def config_env_names():

@@ -258,9 +258,10 @@ def test_console_create_insert_browse_search(browser, node, tmp_path, capsys):
 
     # "similar" on a row: entities/get its vector, then search with it; the row comes first.
     page.click("#rows-table tbody tr button.similar")
+    # textContent, not .text: Selenium's .text is "" for cells it deems not displayed
     page.wait("results for the row", lambda: page.qq("#search-table tbody tr") and
-              page.qq("#search-table tbody tr")[0].find_elements(page.By.TAG_NAME, "td")[1].text
-              == first_pk)
+              page.qq("#search-table tbody tr")[0].find_elements(page.By.TAG_NAME, "td")[1]
+              .get_attribute("textContent").strip() == first_pk)
     assert json.loads(page.q("#search-vector").get_attribute("value")) == \
         next(r["vector"] for r in rows if str(r["id"]) == first_pk)
     page.no_error()

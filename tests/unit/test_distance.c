@@ -133,6 +133,130 @@ START_TEST(test_batch_equals_single)
 }
 END_TEST
 
+/* ---- half precision and binary --------------------------------------------------------- */
+
+/* Conversions: exact widening of every binary16 value; RNE narrowing at the edges. */
+START_TEST(test_half_conversions)
+{
+    for (uint32_t h = 0; h < 0x10000; h++) { /* every binary16 value survives a round trip */
+        float f = qv_f16_to_f32((uint16_t)h);
+        if (isnan(f))
+            ck_assert(isnan(qv_f16_to_f32(qv_f32_to_f16(f))));
+        else
+            ck_assert_uint_eq(qv_f32_to_f16(f), h);
+        if (isnan(qv_bf16_to_f32((uint16_t)h))) /* NaNs stay NaN (quietened) */
+            ck_assert(isnan(qv_bf16_to_f32(qv_f32_to_bf16(qv_bf16_to_f32((uint16_t)h)))));
+        else
+            ck_assert_uint_eq(qv_f32_to_bf16(qv_bf16_to_f32((uint16_t)h)), h);
+    }
+    ck_assert_uint_eq(qv_f32_to_f16(1.0f), 0x3c00);
+    ck_assert_uint_eq(qv_f32_to_f16(65504.0f), 0x7bff);
+    ck_assert_uint_eq(qv_f32_to_f16(65519.0f), 0x7bff); /* below the halfway point */
+    ck_assert_uint_eq(qv_f32_to_f16(65520.0f), 0x7c00); /* ties to even: infinity */
+    ck_assert_uint_eq(qv_f32_to_f16(0x1p-25f), 0x0000); /* half the smallest subnormal: even */
+    ck_assert_uint_eq(qv_f32_to_f16(0x1.8p-25f), 0x0001);
+    ck_assert_uint_eq(qv_f32_to_f16(1.0f + 0x1p-11f), 0x3c00); /* tie: to even */
+    ck_assert_uint_eq(qv_f32_to_f16(1.0f + 0x1.8p-11f), 0x3c01);
+    ck_assert_uint_eq(qv_f32_to_f16(-2.0f), 0xc000);
+    ck_assert_uint_eq(qv_f32_to_bf16(1.0f), 0x3f80);
+    ck_assert_uint_eq(qv_f32_to_bf16(1.0f + 0x1p-8f), 0x3f80); /* tie: to even */
+    ck_assert_uint_eq(qv_f32_to_bf16(1.0f + 0x1.8p-8f), 0x3f81);
+    ck_assert(isnan(qv_bf16_to_f32(qv_f32_to_bf16(NAN))));
+}
+END_TEST
+
+/* Half-precision kernels of every table against double sums over the widened values. */
+START_TEST(test_half_kernels_match_reference)
+{
+    const size_t n = 9;
+
+    for (size_t di = 0; di < NDIMS; di++) {
+        size_t d = dims[di];
+        float *q = rnd_vecs(1, d), *w = rnd_vecs(n, d), out[9], wide[1000];
+        uint16_t *h = qv_malloc(n * d * sizeof *h);
+        ck_assert_ptr_nonnull(h);
+        for (int kind = 0; kind < 2; kind++) {
+            for (size_t i = 0; i < n * d; i++)
+                h[i] = kind ? qv_f32_to_bf16(w[i]) : qv_f32_to_f16(w[i]);
+            for (int isa = 0; isa < QV_DISTANCE_ISA_COUNT; isa++) {
+                const qv_distance_kernels *k = qv_distance_kernels_for((qv_distance_isa)isa);
+                if (!k)
+                    continue;
+                (kind ? k->bf16_to_f32 : k->f16_to_f32)(h, d, wide);
+                for (size_t i = 0; i < d; i++)
+                    ck_assert(wide[i] == (kind ? qv_bf16_to_f32(h[i]) : qv_f16_to_f32(h[i])));
+                for (int m = 0; m < 3; m++) {
+                    if (m == 0)
+                        (kind ? k->l2sq_bf16_batch : k->l2sq_f16_batch)(q, h, n, d, out);
+                    else if (m == 1)
+                        (kind ? k->ip_bf16_batch : k->ip_f16_batch)(q, h, n, d, out);
+                    for (size_t r = 0; r < n; r++) {
+                        double want = 0, scale = 0;
+                        for (size_t i = 0; i < d; i++) {
+                            double x = kind ? qv_bf16_to_f32(h[r * d + i])
+                                            : qv_f16_to_f32(h[r * d + i]);
+                            double t = m == 0 ? (q[i] - x) * (q[i] - x) : m == 1 ? q[i] * x : x * x;
+                            want += t;
+                            scale += fabs(t);
+                        }
+                        double got = m < 2 ? out[r]
+                                           : (kind ? k->norm_sq_bf16 : k->norm_sq_f16)(h + r * d, d);
+                        assert_close(got, want, scale, m == 0 ? "l2 half" : m == 1 ? "ip half" : "norm half",
+                                     k->name, d);
+                    }
+                }
+            }
+        }
+        qv_free(h);
+        qv_free(q);
+        qv_free(w);
+    }
+}
+END_TEST
+
+/* Hamming and Jaccard of every table equal bit-by-bit counts, for any byte length. */
+START_TEST(test_binary_kernels)
+{
+    static const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 64, 100};
+    uint8_t q[100], x[4 * 100];
+    float out[4];
+
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        size_t b = lens[li];
+        for (size_t i = 0; i < b; i++)
+            q[i] = (uint8_t)(rnd() * 1000);
+        for (size_t i = 0; i < 4 * b; i++)
+            x[i] = (uint8_t)(rnd() * 1000);
+        memset(x + 3 * b, 0, b); /* an all-zero row */
+        for (int isa = 0; isa < QV_DISTANCE_ISA_COUNT; isa++) {
+            const qv_distance_kernels *k = qv_distance_kernels_for((qv_distance_isa)isa);
+            if (!k)
+                continue;
+            for (int jac = 0; jac < 2; jac++) {
+                (jac ? k->jaccard_batch : k->hamming_batch)(q, x, 4, b, out);
+                for (size_t r = 0; r < 4; r++) {
+                    unsigned diff = 0, both = 0, any = 0;
+                    for (size_t i = 0; i < 8 * b; i++) {
+                        int a = q[i / 8] >> (i % 8) & 1, c = x[r * b + i / 8] >> (i % 8) & 1;
+                        diff += a != c;
+                        both += a && c;
+                        any += a || c;
+                    }
+                    float want = jac ? (any ? 1.0f - (float)((double)both / any) : 0.0f)
+                                     : (float)diff;
+                    ck_assert_msg(out[r] == want, "%s %s bytes=%zu row=%zu: %g != %g", k->name,
+                                  jac ? "jaccard" : "hamming", b, r, out[r], want);
+                }
+            }
+        }
+    }
+    memset(x, 0, 2);
+    memset(q, 0, 2);
+    qv_distance_kernels_active()->jaccard_batch(q, x, 1, 2, out);
+    ck_assert(out[0] == 0.0f); /* both empty: distance 0 */
+}
+END_TEST
+
 /* Vectors that end exactly at a PROT_NONE page: a tail that reads one float
  * too many faults. Also exercises unaligned starts (every offset mod 16). */
 START_TEST(test_tail_never_overreads)
@@ -407,6 +531,9 @@ int main(void)
     tcase_add_test(tc, test_batch_equals_single);
     tcase_add_test(tc, test_tail_never_overreads);
     tcase_add_test(tc, test_normalize);
+    tcase_add_test(tc, test_half_conversions);
+    tcase_add_test(tc, test_half_kernels_match_reference);
+    tcase_add_test(tc, test_binary_kernels);
     tcase_add_test(tk, test_knn_matches_reference);
     tcase_add_test(tk, test_knn_sparse_bitmap_pads);
     tcase_add_test(tk, test_knn_ties_lower_id);

@@ -751,7 +751,9 @@ static const ecase error_cases[] = {
     {"s == \"abc\n\"", "unterminated string literal"},
     {"s == \"\\u12\"", "invalid \\u escape"},
     {"s == \"\\ud800\"", "invalid Unicode code point"},
-    {"text_match(s, 'x')", "function text_match is not supported"},
+    {"text_match(s, 'x')", "does not enable match"},
+    {"text_match(s, 'x', minimum_should_match=0)", "minimum_should_match"},
+    {"text_match(s, 'x', foo=1)", "minimum_should_match"},
     {"random_sample(0.5)", "function random_sample is not supported"},
     {"json_contains(i64, 1)", "needs an Array or JSON field"},
     {"json_contains(j)", "takes two arguments"},
@@ -796,6 +798,9 @@ static const ecase error_cases[] = {
     {"s == \"\\xff\"", "string literal is not valid UTF-8"},
     {"s == \"\xff\"", "string literal is not valid UTF-8"},
     {"json_contains_any(jj[\"arr\"], [4, \"\xaa\"])", "not valid UTF-8"}, /* fuzzer find */
+    /* fuzzer find: a named argument outside text_match recursed until the stack ran out */
+    {"json_contains_any(jj=jj[\"arr\"], [2, \"1\"])", "only allowed in text_match"},
+    {"i64 > 1 and (s=\"a\")", "'=='"},
 };
 
 START_TEST(test_errors)

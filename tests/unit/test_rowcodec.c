@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "quiver/alloc.h"
+#include "quiver/analyzer.h"
 #include "quiver/json.h"
 #include "quiver/rowcodec.h"
 #include "testutil.h"
@@ -272,6 +273,98 @@ START_TEST(test_roundtrip_every_type)
     out = roundtrip(&s, "[" ROW_OK ",\"b\":0}]", false);
     ck_assert_ptr_nonnull(strstr(out, "\"b\":false,"));
     qv_free(out);
+    qv_schema_fini(&s);
+}
+END_TEST
+
+/* Float16/BFloat16/Binary/Sparse values and a BM25 function's output: both front ends
+ * build the same batch; output is base64 (halves, bits) and {"<index>": value}. */
+START_TEST(test_other_vector_types)
+{
+    qv_schema s;
+    qv_function *fn;
+    qv_field *t;
+    char *out;
+
+    memset(&s, 0, sizeof s);
+    addf(&s, "id", QV_TYPE_INT64)->is_primary = true;
+    addf(&s, "h", QV_TYPE_FLOAT16_VECTOR)->dim = 2;
+    addf(&s, "bh", QV_TYPE_BFLOAT16_VECTOR)->dim = 2;
+    addf(&s, "bin", QV_TYPE_BINARY_VECTOR)->dim = 16;
+    addf(&s, "sp", QV_TYPE_SPARSE_FLOAT_VECTOR);
+    t = addf(&s, "text", QV_TYPE_VARCHAR);
+    t->max_length = 64;
+    t->nullable = true;
+    ck_assert_int_eq(qv_kvlist_set(&t->type_params, "enable_analyzer", "true"), QV_OK);
+    addf(&s, "tf", QV_TYPE_SPARSE_FLOAT_VECTOR);
+    s.functions = fn = qv_calloc(1, sizeof *fn);
+    s.function_count = 1;
+    fn->name = qv_strdup("f");
+    fn->type = QV_FUNCTION_BM25;
+    fn->inputs = qv_calloc(1, sizeof(char *));
+    fn->inputs[0] = qv_strdup("text");
+    fn->ninputs = 1;
+    fn->outputs = qv_calloc(1, sizeof(char *));
+    fn->outputs[0] = qv_strdup("tf");
+    fn->noutputs = 1;
+    /* five vector fields: one more than a valid schema holds; the codec does not mind */
+    /* 1.0 = 0x3c00 and -2.0 = 0xc000 in binary16; 1.0 = 0x3f80, -2.0 = 0xc000 in bfloat16 */
+    out = roundtrip(&s,
+                    "[{\"id\":1,\"h\":[1,-2],\"bh\":[1.0,-2.0],\"bin\":\"AQI=\","
+                    "\"sp\":{\"7\":0.5,\"2\":1},\"text\":\"b a B\"},"
+                    "{\"id\":2,\"h\":\"ADwAwA==\",\"bh\":\"gD8AwA==\",\"bin\":[1,2],"
+                    "\"sp\":{\"indices\":[9,1],\"values\":[2,3]},\"text\":null}]",
+                    false);
+    ck_assert_str_eq(out, "[{\"id\":1,\"h\":\"ADwAwA==\",\"bh\":\"gD8AwA==\",\"bin\":\"AQI=\","
+                          "\"sp\":{\"2\":1,\"7\":0.5},\"text\":\"b a B\"},"
+                          "{\"id\":2,\"h\":\"ADwAwA==\",\"bh\":\"gD8AwA==\",\"bin\":\"AQI=\","
+                          "\"sp\":{\"1\":3,\"9\":2},\"text\":null}]");
+    qv_free(out);
+    /* the BM25 output, named: term counts of the analyzed text (b twice, a once) */
+    {
+        qv_rowbatch b;
+        qv_output_fields of;
+        const char *name = "tf";
+        qv_buf o;
+        qv_jw w;
+        char want[96];
+        uint32_t ta = qv_analyzer_term_id("a", 1), tb = qv_analyzer_term_id("b", 1);
+        ck_assert_int_eq(dec_both(&s, "[{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":\"AAA=\","
+                                      "\"sp\":{},\"text\":\"b a B\"}]",
+                                  NULL, &b, NULL),
+                         QV_OK);
+        ck_assert_int_eq(qv_codec_output_fields(&s, &name, 1, false, &of, NULL), QV_OK);
+        qv_buf_init(&o);
+        qv_jw_init(&w, &o);
+        qv_jw_obj_begin(&w);
+        qv_codec_write_row(&w, &s, &b, 0, &of, false);
+        qv_jw_obj_end(&w);
+        snprintf(want, sizeof want, "{\"id\":1,\"tf\":{\"%u\":%d,\"%u\":%d}}", ta < tb ? ta : tb,
+                 ta < tb ? 1 : 2, ta < tb ? tb : ta, ta < tb ? 2 : 1);
+        ck_assert_str_eq((const char *)o.data, want);
+        qv_buf_fini(&o);
+        qv_codec_output_fields_fini(&of);
+        qv_rowbatch_fini(&b);
+    }
+#define OTHER "{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":\"AAA=\",\"sp\":{}"
+    expect_error(&s, "[" OTHER ",\"tf\":{\"1\":1}}]", NULL, QV_EBADDATA, "output of function f");
+    expect_error(&s, "[{\"id\":1,\"h\":[0],\"bh\":[0,0],\"bin\":\"AAA=\",\"sp\":{}}]", NULL,
+                 QV_EBADDATA, "dimension mismatch");
+    expect_error(&s, "[{\"id\":1,\"h\":[1e9,0],\"bh\":[0,0],\"bin\":\"AAA=\",\"sp\":{}}]",
+                 NULL, QV_EBADDATA, "float16 range");
+    expect_error(&s, "[{\"id\":1,\"h\":\"A=A\",\"bh\":[0,0],\"bin\":\"AAA=\",\"sp\":{}}]",
+                 NULL, QV_EBADDATA, "base64");
+    expect_error(&s, "[{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":\"AAAA\",\"sp\":{}}]",
+                 NULL, QV_EBADDATA, "expected 2 bytes");
+    expect_error(&s, "[{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":[1,256],\"sp\":{}}]",
+                 NULL, QV_EBADDATA, "[0, 255]");
+    expect_error(&s, "[{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":\"AAA=\","
+                     "\"sp\":{\"-1\":1}}]",
+                 NULL, QV_EBADDATA, "sparse index");
+    expect_error(&s, "[{\"id\":1,\"h\":[0,0],\"bh\":[0,0],\"bin\":\"AAA=\","
+                     "\"sp\":{\"indices\":[3,3],\"values\":[1,2]}}]",
+                 NULL, QV_EBADDATA, "duplicate sparse index 3");
+#undef OTHER
     qv_schema_fini(&s);
 }
 END_TEST
@@ -987,6 +1080,7 @@ int main(void)
 
     tcase_add_test(tc, test_roundtrip_every_type);
     tcase_add_test(tc, test_int64_exact);
+    tcase_add_test(tc, test_other_vector_types);
     tcase_add_test(tc, test_validation_errors);
     tcase_add_test(tc, test_defaults_and_nullables);
     tcase_add_test(tc, test_dynamic_fields);

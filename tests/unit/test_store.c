@@ -16,33 +16,12 @@ static char dir[256];
 /* id Int64 pk, v FloatVector(2), tag Int32 (nullable), shards as given. */
 static void make_info(qv_collection_info *ci, int shards)
 {
-    memset(ci, 0, sizeof *ci);
-    ci->id = 42;
-    ci->shards_num = shards;
-    ci->schema.fields = qv_calloc(3, sizeof(qv_field));
-    ci->schema.field_count = 3;
-    ci->schema.fields[0] = (qv_field){.name = qv_strdup("id"), .type = QV_TYPE_INT64,
-                                      .is_primary = true};
-    ci->schema.fields[1] = (qv_field){.name = qv_strdup("v"), .type = QV_TYPE_FLOAT_VECTOR,
-                                      .dim = 2};
-    ci->schema.fields[2] = (qv_field){.name = qv_strdup("tag"), .type = QV_TYPE_INT32,
-                                      .nullable = true};
+    test_vector_collection(ci, shards, 2, true);
 }
 
 static void make_rows(const qv_schema *s, qv_rowbatch *b, int64_t first, int n, int32_t tag)
 {
-    ck_assert_int_eq(qv_rowbatch_init(b, s), QV_OK);
-    for (int i = 0; i < n; i++) {
-        int64_t id = first + i;
-        float v[2] = {(float)id, (float)tag};
-        qv_colbuf_push_fixed(&b->cols[0], &id);
-        qv_colbuf_push_fixed(&b->cols[1], v);
-        if (tag < 0)
-            qv_colbuf_push_null(&b->cols[2]);
-        else
-            qv_colbuf_push_fixed(&b->cols[2], &tag);
-        ck_assert_int_eq(qv_rowbatch_end_row(b, NULL), QV_OK);
-    }
+    test_make_rows(s, b, first, n, tag);
 }
 
 static qv_filter *compile(const qv_schema *s, const char *expr)
@@ -300,15 +279,7 @@ static void put_rows(qv_coll_data *c, const qv_schema *s, bool import, int64_t p
 /* Hits of an L2 search for (0, 0) with k = 1000. */
 static size_t search_hits(qv_coll_data *c, const qv_schema *s)
 {
-    float q[2] = {0, 0};
-    qv_search_opts o = {.field = 1, .metric = QV_METRIC_L2, .queries = q, .nq = 1, .k = 1000};
-    qv_search_result r;
-    size_t n;
-
-    ck_assert_int_eq(qv_coll_search(c, s, &o, &r, NULL), QV_OK);
-    n = r.first[1];
-    qv_search_result_fini(&r);
-    return n;
+    return test_search_hits(c, s, 1000);
 }
 
 /* collection.ttl.seconds: rows older than the TTL (by their write's time, kept in the WAL

@@ -629,6 +629,31 @@ START_TEST(test_wal_truncate_before)
 }
 END_TEST
 
+/* A WAL whose files are gone (a shard restored from sealed segments) continues after
+ * replay_from_lsn, so its records are replayed after a restart. */
+START_TEST(test_wal_empty_continues_at_replay_from)
+{
+    qv_io *io = test_open_io(_i);
+    qv_wal_opts o = {.dir = tmpdir, .file_bytes = 1024, .io = io, .replay_from_lsn = 501};
+    collected c = {0};
+    qv_wal *w = NULL;
+    uint64_t lsn = 0;
+
+    ck_assert_int_eq(qv_wal_open(&o, collect_cb, &c, &w, NULL), QV_OK);
+    ck_assert_uint_eq(c.n, 0);
+    ck_assert_int_eq(append_key(w, 7, true, &lsn, NULL), QV_OK);
+    ck_assert_uint_eq(lsn, 501);
+    qv_wal_close(w);
+    ck_assert_int_eq(qv_wal_open(&o, collect_cb, &c, &w, NULL), QV_OK);
+    ck_assert_uint_eq(c.n, 1);
+    ck_assert_uint_eq(c.v[0].lsn, 501);
+    check_key(&c.v[0], 7);
+    qv_wal_close(w);
+    collected_free(&c);
+    qv_io_free(io);
+}
+END_TEST
+
 START_TEST(test_wal_rejects_bad_input)
 {
     qv_io *io = test_open_io(_i);
@@ -837,6 +862,7 @@ int main(void)
     tcase_add_loop_test(tc, test_wal_damage_in_older_file_is_corrupt, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_truncate_before, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_rejects_bad_input, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_wal_empty_continues_at_replay_from, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_large_records_and_buffer_flush, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_fault_fail_stop, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_fault_under_concurrency, 0, QV_IO_BACKEND_COUNT);

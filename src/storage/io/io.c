@@ -212,6 +212,20 @@ done:
     return rc;
 }
 
+qv_err qv_io_mkdir_durable(qv_io *io, const char *path, qv_error *err)
+{
+    char dir[PATH_MAX];
+    bool exists = false;
+    qv_err rc;
+
+    if ((rc = qv_io_exists(io, path, &exists, err)) != QV_OK || exists)
+        return rc;
+    if ((rc = parent_dir(path, dir, sizeof dir, err)) != QV_OK ||
+        (rc = qv_io_mkdir(io, path, err)) != QV_OK)
+        return rc;
+    return qv_io_sync_dir(io, dir, err);
+}
+
 qv_err qv_io_read_file(qv_io *io, const char *path, size_t max_bytes, void **data_out,
                        size_t *len_out, qv_error *err)
 {

@@ -53,6 +53,8 @@ struct qv_wal {
     qv_buf inflight;
     qv_file *cur;      /* newest file, open for writing; NULL until the first roll */
     uint64_t cur_size; /* bytes of cur that are durable (the end of its last synced record) */
+    bool dir_dirty;    /* cur's directory entry is not fsynced yet (a roll whose batch failed) */
+    bool tail_clean;   /* after a failed batch: cur was cut back to cur_size */
 
     pthread_mutex_t files_mu; /* guards the fields below */
     uint64_t *files;          /* first LSNs of the files on disk, ascending */

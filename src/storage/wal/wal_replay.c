@@ -332,7 +332,9 @@ qv_err wal_recover(qv_wal *w, uint64_t replay_from, qv_wal_replay_fn fn, void *c
     for (size_t i = 0; i < nfiles; i++)
         if ((rc = recover_file(w, w->files[i], i + 1 == nfiles, &rs, err)) != QV_OK)
             goto done;
-    w->next_lsn = rs.have_expect ? rs.expect : 1;
+    /* an empty WAL continues after what the caller already holds (a shard restored from
+     * its sealed segments, e.g. from S3, whose WAL is gone) */
+    w->next_lsn = rs.have_expect ? rs.expect : replay_from > 1 ? replay_from : 1;
     if ((rc = qv_io_sync_dir(w->io, w->dir, err)) != QV_OK)
         goto done;
     w->st.dir_fsyncs++;

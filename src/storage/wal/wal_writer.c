@@ -19,6 +19,10 @@
  * durable record (best effort) so that no later replay resurrects records
  * whose writers were told they failed. Replay of what was read at open is not
  * affected; reopening the WAL starts afresh from what is on disk.
+ * One exception, disk full: qv_wal_resume clears a QV_ENOSPC failure once that
+ * truncation succeeded. Nothing after durable_lsn was acknowledged and nothing
+ * of it is left in the file, so LSNs simply continue after durable_lsn; earlier
+ * records were fsynced before, so no lost page can hide among them.
  *
  * LOCKS. mu guards LSNs, buffers, the failure and counters; the flushing flag
  * makes the flusher sole owner of the file handle while it runs without mu.
@@ -150,18 +154,20 @@ static qv_err wal_write_batch(qv_wal *w, uint64_t first_lsn, uint64_t *ns, bool 
     uint64_t t0;
 
     *rolled = false;
+    w->tail_clean = true; /* until something is written past cur_size */
     if (!w->cur || (w->cur_size >= w->file_bytes && w->cur_size > WAL_FILE_HDR_BYTES)) {
         if ((rc = wal_roll(w, first_lsn, err)) != QV_OK)
             return rc;
         *rolled = true;
+        w->dir_dirty = true;
     }
     t0 = now_ns();
     rc = qv_io_write_sync(w->cur, w->inflight.data, w->inflight.len, w->cur_size, err);
     *ns = now_ns() - t0;
-    if (rc == QV_OK && *rolled)
-        rc = qv_io_sync_dir(w->io, w->dir, err);
+    if (rc == QV_OK && w->dir_dirty && (rc = qv_io_sync_dir(w->io, w->dir, err)) == QV_OK)
+        w->dir_dirty = false;
     if (rc != QV_OK) {
-        qv_io_truncate(w->cur, w->cur_size, NULL);
+        w->tail_clean = qv_io_truncate(w->cur, w->cur_size, NULL) == QV_OK;
         return rc;
     }
     w->cur_size += w->inflight.len;
@@ -197,8 +203,8 @@ static qv_err wal_flush_locked(qv_wal *w, qv_error *err)
         if (err)
             *err = e;
         qv_log_error("wal", "%s: batch of LSN %llu..%llu failed, WAL stops accepting writes "
-                     "(fail-stop): %s", w->dir, (unsigned long long)first,
-                     (unsigned long long)last, e.msg);
+                     "(%s): %s", w->dir, (unsigned long long)first, (unsigned long long)last,
+                     rc == QV_ENOSPC ? "until space is freed" : "fail-stop", e.msg);
     } else {
         w->durable_lsn = last;
         w->st.fsyncs++;
@@ -314,7 +320,8 @@ qv_err qv_wal_truncate_before(qv_wal *w, uint64_t lsn, qv_error *err)
             break;
         del++;
     }
-    memmove(w->files, w->files + del, (w->nfiles - del) * sizeof *w->files);
+    if (del) /* files is NULL while the WAL has none */
+        memmove(w->files, w->files + del, (w->nfiles - del) * sizeof *w->files);
     w->nfiles -= del;
     w->files_deleted += del;
     pthread_mutex_unlock(&w->files_mu);
@@ -326,6 +333,29 @@ qv_err qv_wal_truncate_before(qv_wal *w, uint64_t lsn, qv_error *err)
         w->st.dir_fsyncs++;
         pthread_mutex_unlock(&w->mu);
     }
+    return rc;
+}
+
+qv_err qv_wal_resume(qv_wal *w, qv_error *err)
+{
+    qv_err rc = QV_OK;
+
+    pthread_mutex_lock(&w->mu);
+    if (w->failed == QV_ENOSPC && w->tail_clean && !w->flushing) {
+        qv_log_warn("wal", "%s: accepting writes again after running out of space; records "
+                    "of LSN %llu..%llu were never acknowledged and are dropped", w->dir,
+                    (unsigned long long)w->durable_lsn + 1,
+                    (unsigned long long)w->next_lsn - 1);
+        w->pending.len = 0;
+        w->pending.failed = false;
+        w->next_lsn = w->durable_lsn + 1;
+        w->pending_first_lsn = w->next_lsn;
+        w->failed = QV_OK;
+        memset(&w->fail_err, 0, sizeof w->fail_err);
+    } else if (w->failed != QV_OK) {
+        rc = wal_fail_report(w, err);
+    }
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
