@@ -294,6 +294,31 @@ qv_err qv_store_get(qv_store *s, const qv_collection_info *ci, qv_coll_data **ou
     return rc;
 }
 
+size_t store_open_collections(qv_store *s, qv_coll_data ***out)
+{
+    size_t n = 0, cap = 0;
+    qv_coll_data **v = NULL;
+
+    pthread_mutex_lock(&s->lock);
+    for (qv_coll_data *c = s->head; c; c = c->next)
+        cap++;
+    if ((v = qv_calloc(cap + 1, sizeof *v)))
+        for (qv_coll_data *c = s->head; c; c = c->next) {
+            atomic_fetch_add(&c->refs, 1);
+            v[n++] = c;
+        }
+    pthread_mutex_unlock(&s->lock);
+    *out = v;
+    return n;
+}
+
+void store_release_collections(qv_coll_data **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        qv_coll_data_unref(v[i]);
+    qv_free(v);
+}
+
 void qv_coll_data_unref(qv_coll_data *c)
 {
     if (c && atomic_fetch_sub(&c->refs, 1) == 1)

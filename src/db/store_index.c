@@ -319,16 +319,11 @@ static uint64_t next_to_build(qv_coll_data *c, size_t si, size_t k, uint64_t now
 static void build_pass(qv_store *s)
 {
     uint64_t now = store_now_ns();
-    qv_coll_data *c;
+    qv_coll_data **colls;
+    size_t n = store_open_collections(s, &colls);
 
-    pthread_mutex_lock(&s->lock);
-    for (c = s->head; c; c = c->next)
-        atomic_fetch_add(&c->refs, 1);
-    c = s->head;
-    pthread_mutex_unlock(&s->lock);
-    /* each collection was referenced above; walk and release (the list may change) */
-    while (c) {
-        qv_coll_data *next;
+    for (size_t i = 0; i < n; i++) {
+        qv_coll_data *c = colls[i];
         for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++) {
             for (size_t si = 0; si < c->nshards; si++) {
                 uint64_t id = next_to_build(c, si, k, now);
@@ -336,12 +331,8 @@ static void build_pass(qv_store *s)
                     build_one(c, si, id, k);
             }
         }
-        pthread_mutex_lock(&s->lock);
-        next = c->next;
-        pthread_mutex_unlock(&s->lock);
-        qv_coll_data_unref(c);
-        c = next;
     }
+    store_release_collections(colls, n);
 }
 
 static void *builder_main(void *arg)

@@ -112,6 +112,10 @@ struct qv_store {
     struct store_s3 *s3;       /* S3 offload (store_s3.c); NULL when off */
 };
 
+/* The open collections, each referenced: release with store_release_collections. */
+size_t store_open_collections(qv_store *s, qv_coll_data ***out);
+void store_release_collections(qv_coll_data **v, size_t n);
+
 /* Sleep on cond (with s->lock held) for at most ms milliseconds. */
 void store_timed_wait(pthread_cond_t *cond, pthread_mutex_t *lock, int ms);
 

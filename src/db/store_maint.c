@@ -357,22 +357,12 @@ static void maintain(qv_coll_data *c, bool over_budget)
 static void maint_pass(qv_store *s)
 {
     bool over = atomic_load(&s->growing_bytes) > s->opts.growing_budget_bytes;
-    qv_coll_data *c;
+    qv_coll_data **colls;
+    size_t n = store_open_collections(s, &colls);
 
-    pthread_mutex_lock(&s->lock);
-    for (c = s->head; c; c = c->next)
-        atomic_fetch_add(&c->refs, 1);
-    c = s->head;
-    pthread_mutex_unlock(&s->lock);
-    while (c) { /* each was referenced above; walk and release (the list may change) */
-        qv_coll_data *next;
-        maintain(c, over);
-        pthread_mutex_lock(&s->lock);
-        next = c->next;
-        pthread_mutex_unlock(&s->lock);
-        qv_coll_data_unref(c);
-        c = next;
-    }
+    for (size_t i = 0; i < n; i++)
+        maintain(colls[i], over);
+    store_release_collections(colls, n);
 }
 
 static void *maint_main(void *arg)

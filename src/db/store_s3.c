@@ -550,25 +550,6 @@ static void delete_dropped(pass *p, const int64_t *open, size_t nopen)
     }
 }
 
-/* The open collections, referenced (caller unrefs each and frees the array). */
-static size_t open_collections(qv_store *s, qv_coll_data ***out)
-{
-    size_t n = 0, cap = 0;
-    qv_coll_data **v = NULL;
-
-    pthread_mutex_lock(&s->lock);
-    for (qv_coll_data *c = s->head; c; c = c->next)
-        cap++;
-    if ((v = qv_calloc(cap + 1, sizeof *v)))
-        for (qv_coll_data *c = s->head; c; c = c->next) {
-            atomic_fetch_add(&c->refs, 1);
-            v[n++] = c;
-        }
-    pthread_mutex_unlock(&s->lock);
-    *out = v;
-    return n;
-}
-
 static void finish_pass(store_s3 *o, pass *p)
 {
     uint64_t objects = 0;
@@ -627,7 +608,7 @@ static void s3_pass(store_s3 *o)
         run_batch(p);
         p->node_ok = !p->failed;
     }
-    n = open_collections(o->store, &colls);
+    n = store_open_collections(o->store, &colls);
     ids = qv_calloc(n + 1, sizeof *ids);
     for (size_t i = 0; i < n; i++) {
         if (ids)
