@@ -125,8 +125,39 @@ int bench_truth_init(bench_truth *t, const bench_vecs *base, const bench_vecs *q
 
 void bench_truth_fini(bench_truth *t)
 {
-    if (t)
-        free(t->kth_sq);
+    if (!t)
+        return;
+    free(t->kth_sq);
+    free(t->allow);
+    t->kth_sq = NULL;
+    t->allow = NULL;
+}
+
+int bench_truth_set_allow(bench_truth *t, const bench_vecs *ids)
+{
+    size_t words = (t->base->n + 63) / 64, n = ids->n * ids->d;
+
+    free(t->allow);
+    if (!(t->allow = calloc(words + 1, sizeof *t->allow))) {
+        fprintf(stderr, "allow set: out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int32_t id = ids->i[i];
+        if (id < 0 || (size_t)id >= t->base->n) {
+            fprintf(stderr, "allow set: id %d out of range (base has %zu rows)\n", id, t->base->n);
+            return -1;
+        }
+        t->allow[id / 64] |= 1ull << (id % 64);
+    }
+    return 0;
+}
+
+int bench_truth_allowed(const bench_truth *t, int64_t id)
+{
+    if (id < 0 || (size_t)id >= t->base->n)
+        return 0;
+    return !t->allow || (t->allow[id / 64] >> (id % 64) & 1);
 }
 
 size_t bench_recall_hits(const bench_truth *t, size_t q, const int64_t *ids, size_t n)
@@ -135,7 +166,7 @@ size_t bench_recall_hits(const bench_truth *t, size_t q, const int64_t *ids, siz
     size_t hits = 0;
 
     for (size_t i = 0; i < n && i < t->k; i++) {
-        if (ids[i] < 0 || (size_t)ids[i] >= t->base->n)
+        if (!bench_truth_allowed(t, ids[i]))
             continue;
         hits += sqrt(bench_l2sq(t, q, (size_t)ids[i])) <= thr;
     }

@@ -22,11 +22,13 @@ void bench_vecs_free(bench_vecs *v);
 
 /* The data a recall needs: base and queries, and per query the squared L2 distance
  * of its k-th true neighbour (from the ground-truth distance file when given,
- * else recomputed from the ground-truth ids). */
+ * else recomputed from the ground-truth ids). For a filtered search the ground truth
+ * is over the rows the filter allows, and allow marks those rows: others never count. */
 typedef struct bench_truth {
     const bench_vecs *base, *query;
     float *kth_sq; /* query->n values */
     size_t k;
+    uint64_t *allow; /* bitmap over base rows, or NULL: every row allowed */
 } bench_truth;
 
 /* Fill t->kth_sq for k; gt_dist may be NULL. -1 (printed) on a shape mismatch. */
@@ -34,12 +36,19 @@ int bench_truth_init(bench_truth *t, const bench_vecs *base, const bench_vecs *q
                      const bench_vecs *gt_ids, const bench_vecs *gt_dist, size_t k);
 void bench_truth_fini(bench_truth *t);
 
+/* Restrict t to the base rows listed in ids (an ivecs file's values, any shape: every
+ * value is one allowed row). -1 (printed) on an id out of range or no memory. */
+int bench_truth_set_allow(bench_truth *t, const bench_vecs *ids);
+
+/* Row id allowed (always true without an allow set; false out of range). */
+int bench_truth_allowed(const bench_truth *t, int64_t id);
+
 /* Exact squared L2 between query q and base row id, in double. */
 double bench_l2sq(const bench_truth *t, size_t q, size_t id);
 
 /* ann-benchmarks "knn" recall hits of one result list: returned ids (n of them, < 0
  * ignored) whose true distance is <= the k-th true distance + 1e-3 (non-squared, as
- * ann-benchmarks compares). Ids out of the base's range never count. */
+ * ann-benchmarks compares). Ids out of the base's range or the allow set never count. */
 size_t bench_recall_hits(const bench_truth *t, size_t q, const int64_t *ids, size_t n);
 
 uint64_t bench_now_ns(void);

@@ -16,6 +16,10 @@
 #   QV_BENCH_BUILD   build dir (default <repo>/build-bench; configured if missing)
 #   QV_BENCH_DATA    dataset cache (default <build>/bench-data)
 #   QV_BENCH_DIR     parent of the temp data dirs (default <build>; must not be tmpfs)
+#   QV_BENCH_SYNTH_ROWS  rows of the synthetic set (default 100000; e.g. 20000 for a trial)
+#   QV_BENCH_SHARED    where ../shared is (its tools/ and datasets/; default next to the repo)
+#   QV_BENCH_RESULTS append one machine-readable "cluster key=value ..." record per
+#                    configuration to this file (bench/run_all.sh); the table is unchanged
 set -euo pipefail
 
 DUR=${1:-5}
@@ -24,7 +28,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${QV_BENCH_BUILD:-$ROOT/build-bench}
 DATA=${QV_BENCH_DATA:-$BUILD/bench-data}
 PARENT=${QV_BENCH_DIR:-$BUILD}
-SHARED=$ROOT/../shared
+SHARED=${QV_BENCH_SHARED:-$ROOT/../shared}
 PY=/usr/bin/python3
 
 log() { printf '%s\n' "$*" >&2; }
@@ -36,11 +40,13 @@ QUIVERD=$BUILD/quiverd
 SEARCH=$BUILD/bench/search_client
 INGEST=$BUILD/bench/ingest_client
 
-SYN=$DATA/synth-100000
+NROWS=${QV_BENCH_SYNTH_ROWS:-100000}
+case $NROWS in '' | *[!0-9]*) die "QV_BENCH_SYNTH_ROWS must be a number" ;; esac
+SYN=$DATA/synth-$NROWS
 if [ ! -f "$SYN/synth_groundtruth_dist.fvecs" ]; then
     [ -f "$SHARED/tools/gen_synth.py" ] || die "$SHARED/tools/gen_synth.py not found"
     mkdir -p "$DATA"
-    "$PY" "$SHARED/tools/gen_synth.py" "$SYN.tmp" 100000 1000 >&2 || die "gen_synth.py failed"
+    "$PY" "$SHARED/tools/gen_synth.py" "$SYN.tmp" "$NROWS" 1000 >&2 || die "gen_synth.py failed"
     rm -rf "$SYN"
     mv "$SYN.tmp" "$SYN"
 fi
@@ -61,7 +67,10 @@ trap 'exit 130' INT TERM
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
 
-start_nodes() { # n replication -> URL of the first node
+# Sets ENTRY, the URL of the first node. Not in $(...): the nodes must be this shell's
+# children and their PIDs must reach stop_all (a subshell's PIDS would be lost, and the
+# nodes left running after the script).
+start_nodes() { # n replication
     local n=$1 r=$2 peers="" i ports=()
     for i in $(seq 1 "$n"); do ports+=("$(free_port)"); done
     for i in $(seq 1 "$n"); do peers+="${peers:+,}n$i=http://127.0.0.1:${ports[$((i - 1))]}"; done
@@ -79,7 +88,7 @@ start_nodes() { # n replication -> URL of the first node
             sleep 0.1
         done
     done
-    echo "http://127.0.0.1:${ports[0]}"
+    ENTRY=http://127.0.0.1:${ports[0]}
 }
 
 post() { # url path json
@@ -91,13 +100,14 @@ post() { # url path json
 declare -A R
 run_config() { # label n r
     local label=$1 url out c
-    url=$(start_nodes "$2" "$3")
+    start_nodes "$2" "$3"
+    url=$ENTRY
     post "$url" /v2/vectordb/collections/create '{"collectionName":"b","params":{"shardsNum":6},
 "schema":{"fields":[{"fieldName":"id","dataType":"Int64","isPrimary":true},{"fieldName":"v",
 "dataType":"FloatVector","elementTypeParams":{"dim":128}}]},"indexParams":[{"fieldName":"v",
 "indexName":"v","metricType":"L2","indexType":"HNSW","params":{"M":16,"efConstruction":128}}]}' \
         >/dev/null
-    log "$label: loading 100k x 128"
+    log "$label: loading $NROWS x 128"
     "$SEARCH" --load --url "$url" --collection b --base "$SYN/synth_base.fvecs" >/dev/null ||
         die "load failed"
     until post "$url" /v2/vectordb/indexes/describe '{"collectionName":"b","indexName":"v"}' |
@@ -125,7 +135,8 @@ run_config "1 node" 1 1
 run_config "3 nodes R=1" 3 1
 run_config "3 nodes R=2" 3 2
 
-printf '\nquiverd cluster vs one node, 100k x 128 HNSW M=16 ef=64, nq=1, through one entry node, %s s per cell\n' "$DUR"
+printf '\nquiverd cluster vs one node, %sk x 128 HNSW M=16 ef=64, nq=1, through one entry node, %s s per cell\n' \
+    "$((NROWS / 1000))" "$DUR"
 printf '%-12s | %9s %8s %8s %7s | %9s %8s %8s | %9s | %7s %7s\n' config "QPS 1c" "p50 ms" "p99 ms" recall \
     "QPS 2c" "p50 ms" "p99 ms" "ingest/s" "p50 1c" "QPS 2c"
 for label in "1 node" "3 nodes R=1" "3 nodes R=2"; do
@@ -143,5 +154,25 @@ for label in "1 node" "3 nodes R=1" "3 nodes R=2"; do
             g(b, "qps"), g(b, "p50_ms"), g(b, "p99_ms"), g(i, "vectors_per_s"),
             ratio(g(a, "p50_ms"), g(a0, "p50_ms")), ratio(g(b, "qps"), g(b0, "qps"))
     }'
+    [ -z "${QV_BENCH_RESULTS:-}" ] || awk -v l="$label" -v a="${R[$label/q1]}" -v b="${R[$label/q2]}" \
+        -v i="${R[$label/ingest]}" -v a0="${R[1 node/q1]}" -v b0="${R[1 node/q2]}" \
+        -v i0="${R[1 node/ingest]}" -v rows="$NROWS" '
+    function g(line, key,   n, k, kv) {
+        n = split(line, kv, " ")
+        for (k = 1; k <= n; k++) if (index(kv[k], key "=") == 1) return substr(kv[k], length(key) + 2)
+        return ""
+    }
+    function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "-" : sprintf("%.2f\xc3\x97", x / y) }
+    function cpu(q) { return g(q, "seconds") > 0 ? sprintf("%.0f", 100 * g(q, "cpu_s") / g(q, "seconds")) : "-" }
+    BEGIN {
+        gsub(/ /, "_", l)
+        printf "cluster config=%s rows=%d qps1=%.0f p50_1=%s p99_1=%s recall=%s cpu1=%s", l, rows,
+            g(a, "qps"), g(a, "p50_ms"), g(a, "p99_ms"), g(a, "recall"), cpu(a)
+        printf " qps2=%.0f p50_2=%s p99_2=%s cpu2=%s ingest=%.0f", g(b, "qps"), g(b, "p50_ms"),
+            g(b, "p99_ms"), cpu(b), g(i, "vectors_per_s")
+        printf " r_p50=%s r_qps1=%s r_qps2=%s r_ingest=%s\n", ratio(g(a, "p50_ms"), g(a0, "p50_ms")),
+            ratio(g(a, "qps"), g(a0, "qps")), ratio(g(b, "qps"), g(b0, "qps")),
+            ratio(g(i, "vectors_per_s"), g(i0, "vectors_per_s"))
+    }' >>"$QV_BENCH_RESULTS"
 done
 printf 'last two columns: 1-client p50 and 2-client QPS relative to one node\n'

@@ -21,10 +21,15 @@
  * --selector searches through qv_faiss_search_with_selector with an all-rows bitmap (the
  * server always passes its visibility bitmap; ef/nprobe are still set on the index).
  *
+ * Filtered search: --allow A.ivecs (the rows a filter lets through) searches through the
+ * same call with that bitmap as FAISS's ID selector (IDSelector in SearchParameters; on
+ * FLAT this is FAISS's exact filtered search), with --gt/--gt-dist the ground truth over
+ * those rows; a returned row outside them never counts as a hit.
+ *
  *   usage: faiss_baseline --base B.fvecs --query Q.fvecs --gt G.ivecs [--gt-dist D.fvecs]
  *          --index HNSW|IVF_FLAT|IVF_SQ8|IVF_PQ|FLAT [--M 16] [--efc 128] [--ef 32,64,128]
  *          [--nlist 1024] [--nprobe 16,64] [--m 16] [--nbits 8] [--k 10] [--batch 10]
- *          [--seconds 3] [--passes 5] [--simd] [--selector] */
+ *          [--seconds 3] [--passes 5] [--simd] [--selector] [--allow A.ivecs] */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +45,7 @@
 #define MAX_VALUES 16
 
 typedef struct opts {
-    const char *base, *query, *gt, *gt_dist, *index;
+    const char *base, *query, *gt, *gt_dist, *index, *allow;
     int M, efc, nlist, m, nbits, k, batch, passes;
     int values[MAX_VALUES]; /* ef or nprobe per measurement */
     size_t nvalues;
@@ -58,7 +63,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: faiss_baseline --base B.fvecs --query Q.fvecs --gt G.ivecs [--gt-dist D]\n"
                "       --index HNSW|IVF_FLAT|IVF_SQ8|IVF_PQ|FLAT [--M 16] [--efc 128]\n"
                "       [--ef 32,64,128] [--nlist 1024] [--nprobe 16,64] [--m 16] [--nbits 8]\n"
-               "       [--k 10] [--batch 10] [--seconds 3] [--passes 5] [--simd] [--selector]\n");
+               "       [--k 10] [--batch 10] [--seconds 3] [--passes 5] [--simd] [--selector]\n"
+               "       [--allow A.ivecs]\n");
 }
 
 static int parse_opts(int argc, char **argv, opts *o)
@@ -109,6 +115,10 @@ static int parse_opts(int argc, char **argv, opts *o)
             o->gt_dist = v;
         else if (!strcmp(k, "--index"))
             o->index = v;
+        else if (!strcmp(k, "--allow")) {
+            o->allow = v;
+            o->selector = true;
+        }
         else if (!strcmp(k, "--ef") || !strcmp(k, "--nprobe"))
             list = v;
         else if (!strcmp(k, "--seconds")) {
@@ -237,7 +247,10 @@ static int run(const opts *o, FaissIndex *idx, const bench_truth *t, int batch, 
 
     if (!lat || !dist || !ids || !all || !rounds)
         goto done;
-    memset(all, 0xff, words * sizeof *all);
+    if (t->allow)
+        memcpy(all, t->allow, words * sizeof *all);
+    else
+        memset(all, 0xff, words * sizeof *all);
     for (size_t w = 0; w < rounds && w < 20; w++) /* warm-up */
         if (search(o, idx, all, batch, t->query->f + w * batch * d, dist, ids) != 0)
             goto search_failed;
@@ -272,7 +285,7 @@ done:
 int main(int argc, char **argv)
 {
     opts o;
-    bench_vecs base, query, gt, gtd = {0};
+    bench_vecs base, query, gt, gtd = {0}, allow = {0};
     bench_truth t = {0};
     FaissIndex *idx = NULL;
     double build_s = 0;
@@ -284,7 +297,8 @@ int main(int argc, char **argv)
     qv_faiss_init();
     if (bench_vecs_read(o.base, 0, &base) || bench_vecs_read(o.query, 0, &query) ||
         bench_vecs_read(o.gt, 1, &gt) || (o.gt_dist && bench_vecs_read(o.gt_dist, 0, &gtd)) ||
-        bench_truth_init(&t, &base, &query, &gt, o.gt_dist ? &gtd : NULL, (size_t)o.k))
+        bench_truth_init(&t, &base, &query, &gt, o.gt_dist ? &gtd : NULL, (size_t)o.k) ||
+        (o.allow && (bench_vecs_read(o.allow, 1, &allow) || bench_truth_set_allow(&t, &allow))))
         return 1;
     printf("faiss_baseline: %s n=%zu d=%zu nq=%zu threads=%d\n", o.index, base.n, base.d, query.n,
            qv_faiss_num_threads());
@@ -317,5 +331,6 @@ done:
     bench_vecs_free(&query);
     bench_vecs_free(&gt);
     bench_vecs_free(&gtd);
+    bench_vecs_free(&allow);
     return rc;
 }

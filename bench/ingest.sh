@@ -16,6 +16,9 @@
 #   QV_BENCH_DIMS     default "128 768";  QV_BENCH_CLIENTS  default "1 4"
 #   QV_BENCH_PERF     1: perf record the server during each run, print threads and top symbols
 #   QV_BENCH_KEEP     1: keep the temp dir (data, server logs, perf data)
+#   QV_BENCH_RESULTS  append one machine-readable "ingest key=value ..." record per run to
+#                     this file (bench/run_all.sh); the printed table is unchanged
+#   QV_BENCH_REV      source revision to print (default: git describe)
 set -euo pipefail
 
 DUR=${1:-10}
@@ -40,7 +43,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 ninja -C "$BUILD" quiverd bench/ingest_client bench/disk_baseline >/dev/null ||
     die "build failed (if src/ is mid-edit, retry in a minute)"
-SRC_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+SRC_REV=${QV_BENCH_REV:-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)}
 QUIVERD=$BUILD/quiverd
 CLIENT=$BUILD/bench/ingest_client
 DISK=$BUILD/bench/disk_baseline
@@ -138,6 +141,7 @@ wal_written() { # log file: sum over files of the largest size seen
     awk '{ if ($2 > max[$1]) max[$1] = $2 } END { for (f in max) n += max[f]; printf "%.0f", n }' "$1"
 }
 field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2" | head -n 1; }
+record() { [ -z "${QV_BENCH_RESULTS:-}" ] || printf '%s\n' "$*" >>"$QV_BENCH_RESULTS"; }
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -218,6 +222,20 @@ for dim in $DIMS; do
                     dim, nc, v, f("requests_per_s"), wal / secs / 1e6, (ok > 0 ? wal / (ok * 1000) : 0),
                     io / secs / 1e6, f("p50_ms"), f("p99_ms"), f("cpu_pct"), 100 * ticks / hz / secs,
                     seq, syncs }')")
+        record "$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" -v index_="$INDEX" \
+            -v wal="$((wal1 - wal0))" -v io="$((io1 - io0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
+            -v seq="$SEQ_MB" -v syncs="$SYNC_S" -v s1m="$SYNC1M_MB" '
+            function f(k,   n, i, kv) { n = split(line, kv, " ");
+                for (i = 1; i <= n; i++) if (index(kv[i], k "=") == 1) return substr(kv[i], length(k) + 2) }
+            function ratio(a, b) { return b > 0 ? sprintf("%.2f\xc3\x97", a / b) : "-" }
+            BEGIN {
+                w = wal / secs / 1e6; r = f("requests_per_s")
+                printf "ingest dim=%d clients=%d index=%s seconds=%.1f vps=%.0f req_s=%.1f wal_mb_s=%.1f", dim, nc,
+                    index_, secs, f("vectors_per_s"), r, w
+                printf " disk_mb_s=%.1f p50_ms=%.2f p99_ms=%.2f cli_cpu=%.0f srv_cpu=%.0f failed=%d", io / secs / 1e6,
+                    f("p50_ms"), f("p99_ms"), f("cpu_pct"), 100 * ticks / hz / secs, f("failed")
+                printf " seq_mb_s=%s sync_per_s=%s sync1m_mb_s=%s wal_vs_sync1m=%s req_vs_fsync=%s\n", seq, syncs,
+                    s1m, ratio(w, s1m), ratio(r, syncs) }')"
     done
 done
 

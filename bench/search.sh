@@ -8,21 +8,31 @@
 #
 # Datasets: synthetic 100k x 128 from ../shared/tools/gen_synth.py (200k x 128 as well with
 # BIG=1), cached under <build>/bench-data; MNIST 9k x 784 from ../shared/datasets (skipped
-# with a message when ../shared is absent). One quiverd with a fresh data dir on disk;
+# with a message when ../shared is absent); on request (QV_BENCH_SETS) synthetic N x 768
+# from the same generator (bench/gen_synth_dim.py), searched with HNSW and IVF_FLAT only. One quiverd with a fresh data dir on disk;
 # per dataset and index type one collection: load through REST (1000-row batches), wait
 # for indexState Finished, search with nq=1 and nq=10 from 1 and 2 keep-alive clients
 # for DURATION seconds each, drop it; then faiss_baseline (and hnswlib for HNSW) on the
 # same files while the server idles. Grid: HNSW M=16 efConstruction=128 ef 32/64/128;
 # IVF_FLAT nlist=1024 nprobe 16/64; IVF_SQ8 nlist=1024 nprobe 32; IVF_PQ nlist=1024 m=16
 # nbits=8 nprobe 32; FLAT. MNIST (9k rows) uses nlist=128 and nprobe 2/8 and 4 instead,
-# the same fraction of the lists. About 12 minutes with DURATION=5 on 2 cores (BIG=1 adds
-# about 10). Environment knobs:
+# the same fraction of the lists (so do synthetic sets under 50k rows). 768-d sets use ef
+# 64/128/256 (recall at ef=64 is far lower there). About 12 minutes with DURATION=5 on 2
+# cores (BIG=1 adds about 10). FLAT collections are never sealed here (rows stay in the
+# growing segment; checked), so their nq=1 rows are also the growing-segment brute force
+# figure. Environment knobs:
 #   QV_BENCH_BUILD     build dir (default <repo>/build-bench; configured if missing)
 #   QV_BENCH_DATA      dataset cache (default <build>/bench-data)
 #   QV_BENCH_DIR       parent of the temp data dir (default <build>; must not be tmpfs)
 #   QV_BENCH_INDEXES   default "HNSW IVF_FLAT IVF_SQ8 IVF_PQ FLAT"
 #   QV_BENCH_BASE_SECONDS  search time cap per in-process measurement (default DURATION)
 #   BIG=1              add synthetic 200k x 128;  QV_BENCH_MNIST=0  skip MNIST
+#   QV_BENCH_SETS      the datasets, in order, instead of the above: synth-N (N x 128),
+#                      synth768-N (N x 768), mnist; e.g. "synth-100000 mnist synth768-50000"
+#   QV_BENCH_HNSWLIB=0 skip the hnswlib columns
+#   QV_BENCH_SHARED    where ../shared is (its tools/ and datasets/; default next to the repo)
+#   QV_BENCH_RESULTS   append machine-readable records (build, search, growing, note) to
+#                      this file for bench/run_all.sh; the printed table is unchanged
 #   QV_BENCH_KEEP=1    keep the temp dir (server data and log)
 set -euo pipefail
 
@@ -34,7 +44,7 @@ DATA=${QV_BENCH_DATA:-$BUILD/bench-data}
 PARENT=${QV_BENCH_DIR:-$BUILD}
 INDEXES=${QV_BENCH_INDEXES:-HNSW IVF_FLAT IVF_SQ8 IVF_PQ FLAT}
 BASE_SECONDS=${QV_BENCH_BASE_SECONDS:-$DUR}
-SHARED=$ROOT/../shared
+SHARED=${QV_BENCH_SHARED:-$ROOT/../shared}
 PY=/usr/bin/python3
 K=10
 HZ=$(getconf CLK_TCK)
@@ -55,37 +65,67 @@ CLIENT=$BUILD/bench/search_client
 FAISS=$BUILD/bench/faiss_baseline
 HNSWLIB=$ROOT/bench/hnswlib_baseline.py
 HAVE_HNSWLIB=1
-$PY -c 'import hnswlib, numpy' 2>/dev/null || {
+if [ "${QV_BENCH_HNSWLIB:-1}" = 0 ]; then
+    HAVE_HNSWLIB=0
+    log "hnswlib columns skipped (QV_BENCH_HNSWLIB=0)"
+elif ! $PY -c 'import hnswlib, numpy' 2>/dev/null; then
     HAVE_HNSWLIB=0
     log "hnswlib columns skipped: $PY cannot import hnswlib and numpy (python3-hnswlib)"
-}
+fi
+# machine-readable records for bench/run_all.sh (one "<figure> key=value ..." per line)
+record() { [ -z "${QV_BENCH_RESULTS:-}" ] || printf '%s\n' "$*" >>"$QV_BENCH_RESULTS"; }
 
-# ---- datasets: name|base|query|gt|gt_dist|nlist|nprobes IVF_FLAT|nprobe SQ8/PQ ---------------
+# ---- datasets: name|base|query|gt|gt_dist|nlist|nprobes IVF_FLAT|nprobe SQ8/PQ|efs|indexes --
+# (indexes empty: all of QV_BENCH_INDEXES)
 DATASETS=()
-synth() { # n
-    local dir=$DATA/synth-$1
+synth() { # n [dim]
+    local n=$1 d=${2:-128} dir name nlist=1024 nprobes="16 64" np1=32 efs="32 64 128" only=""
+    dir=$DATA/synth-$n
+    name=synth-$((n / 1000))k
+    if [ "$d" != 128 ]; then
+        dir=$DATA/synth$d-$n name=synth$d-$((n / 1000))k efs="64 128 256" only="HNSW IVF_FLAT"
+    fi
+    [ "$n" -ge 50000 ] || nlist=128 nprobes="2 8" np1=4 # small sets: MNIST's list fractions
     if [ ! -f "$dir/synth_groundtruth_dist.fvecs" ]; then
         [ -f "$SHARED/tools/gen_synth.py" ] ||
             die "cannot generate synthetic data: $SHARED/tools/gen_synth.py not found"
-        log "generating synthetic $1 x 128 into $dir"
+        log "generating synthetic $n x $d into $dir"
         mkdir -p "$DATA"
-        "$PY" "$SHARED/tools/gen_synth.py" "$dir.tmp" "$1" 1000 >&2 || die "gen_synth.py failed"
+        if [ "$d" = 128 ]; then
+            "$PY" "$SHARED/tools/gen_synth.py" "$dir.tmp" "$n" 1000 >&2 || die "gen_synth.py failed"
+        else
+            "$PY" "$ROOT/bench/gen_synth_dim.py" "$dir.tmp" "$n" 1000 "$d" "$SHARED/tools" >&2 ||
+                die "gen_synth_dim.py failed"
+        fi
         rm -rf "$dir"
         mv "$dir.tmp" "$dir"
     fi
-    DATASETS+=("synth-$(($1 / 1000))k|$dir/synth_base.fvecs|$dir/synth_query.fvecs|\
-$dir/synth_groundtruth.ivecs|$dir/synth_groundtruth_dist.fvecs|1024|16 64|32")
+    DATASETS+=("$name|$dir/synth_base.fvecs|$dir/synth_query.fvecs|\
+$dir/synth_groundtruth.ivecs|$dir/synth_groundtruth_dist.fvecs|$nlist|$nprobes|$np1|$efs|$only")
 }
-synth 100000
-[ "${BIG:-0}" = 1 ] && synth 200000
-MNIST=$SHARED/datasets/mnist-784-t10k
-if [ "${QV_BENCH_MNIST:-1}" = 0 ]; then
-    log "skipping MNIST (QV_BENCH_MNIST=0)"
-elif [ ! -f "$MNIST/mnist9k_base.fvecs" ]; then
-    log "skipping MNIST: $MNIST not found (../shared is absent next to the repo)"
+mnist() {
+    local dir=$SHARED/datasets/mnist-784-t10k
+    if [ ! -f "$dir/mnist9k_base.fvecs" ]; then
+        log "skipping MNIST: $dir not found (../shared is absent next to the repo)"
+        record "note part=search skipped MNIST: $dir not found"
+        return 0
+    fi
+    DATASETS+=("mnist-9k|$dir/mnist9k_base.fvecs|$dir/mnist9k_query.fvecs|\
+$dir/mnist9k_groundtruth.ivecs|$dir/mnist9k_groundtruth_dist.fvecs|128|2 8|4|32 64 128|")
+}
+if [ -n "${QV_BENCH_SETS:-}" ]; then
+    for set in $QV_BENCH_SETS; do
+        case $set in
+        synth-[0-9]*) synth "${set#synth-}" ;;
+        synth768-[0-9]*) synth "${set#synth768-}" 768 ;;
+        mnist) mnist ;;
+        *) die "QV_BENCH_SETS: unknown dataset $set (synth-N, synth768-N, mnist)" ;;
+        esac
+    done
 else
-    DATASETS+=("mnist-9k|$MNIST/mnist9k_base.fvecs|$MNIST/mnist9k_query.fvecs|\
-$MNIST/mnist9k_groundtruth.ivecs|$MNIST/mnist9k_groundtruth_dist.fvecs|128|2 8|4")
+    synth 100000
+    [ "${BIG:-0}" = 1 ] && synth 200000
+    if [ "${QV_BENCH_MNIST:-1}" = 0 ]; then log "skipping MNIST (QV_BENCH_MNIST=0)"; else mnist; fi
 fi
 
 # ---- server ---------------------------------------------------------------------------
@@ -147,15 +187,15 @@ declare -A R # results: "<key>" -> "result: ..." line
 ROWS=()
 NOTES=()
 
-run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
-    local ds=$1 base=$2 query=$3 gt=$4 gtd=$5 nlist=$6 nprobes=$7 np1=$8 type=$9
-    local coll dim t0 t1 out ins ready bld0 bld1 nb0 nb1 pname vals v nq c line bad w0
+run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type "efs"
+    local ds=$1 base=$2 query=$3 gt=$4 gtd=$5 nlist=$6 nprobes=$7 np1=$8 type=$9 efs=${10}
+    local coll dim t0 t1 out ins ready bld0 bld1 nb0 nb1 pname vals v nq c line bad w0 growing
     local truth=(--base "$base" --gt "$gt" --gt-dist "$gtd")
     case $type in IVF_SQ8 | IVF_PQ) truth+=(--lossy) ;; esac # quantized distances
     coll=$(tr -c 'a-zA-Z0-9\n' _ <<<"${ds}_$type")
     dim=$(dim_of "$base")
     case $type in
-    HNSW) pname=ef vals="32 64 128" ;;
+    HNSW) pname=ef vals=$efs ;;
     IVF_FLAT) pname=nprobe vals=$nprobes ;;
     IVF_SQ8 | IVF_PQ) pname=nprobe vals=$np1 ;;
     *) pname=- vals=0 ;;
@@ -184,6 +224,8 @@ run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
     nb1=$(metric quiver_index_builds_total)
     R[$ds/$type/build]="ins=$ins ready=$ready bld=$(awk -v a="$bld0" -v b="$bld1" 'BEGIN {printf "%.1f", b - a}') builds=$((nb1 - nb0))"
     log "$ds $type: ${R[$ds/$type/build]}"
+    # the only collection on the server: its unsealed rows are the growing ones
+    growing=$(metric 'quiver_segment_rows{state="growing"}')
 
     # REST search
     for v in $vals; do
@@ -203,6 +245,7 @@ run_index() { # ds base query gt gtd nlist "nprobes" nprobe1 type
                 [ "$bad" = 0 ] || NOTES+=("SUSPECT $ds $type $params nq=$nq clients=$c:\
 $(sed -n 's/.*\(failed=[0-9]*\).*\(dist_bad=[0-9]* dups=[0-9]* short=[0-9]*\).*/ \1 \2/p' <<<"$line")\
 $(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
+                [ "$bad" = 0 ] || record "note part=search ${NOTES[-1]}"
                 R[$ds/$type/$v/$nq/q$c]=$line
                 log "  $params nq=$nq clients=$c: $(field qps "$line") q/s, recall $(field recall "$line")"
             done
@@ -242,6 +285,51 @@ $(sed -n 's/^ *first error:/; first error:/p' <<<"$out")")
     done
     [ "$type" != FLAT ] || flat_note "$ds" "${R[$ds/FLAT/0/1/q1]}" "${R[$ds/FLAT/0/1/q2]}" \
         "${R[$ds/FLAT/0/1/faiss]:-}"
+    results "$ds" "$type" "$pname" "$vals" "$(dim_of "$base")" "$(rows_of "$base" "$dim")" \
+        "${growing:-}"
+}
+
+# Records for run_all.sh: the build, each (params, nq) row, and FLAT's growing-segment row.
+results() { # ds type pname "vals" dim rows growing_rows
+    local ds=$1 type=$2 pname=$3 vals=$4 v nq f q1 q2 h
+    [ -n "${QV_BENCH_RESULTS:-}" ] || return 0
+    record "build ds=$ds dim=$5 rows=$6 index=$type $(build_fields "${R[$ds/$type/build]}" \
+        "${R[$ds/$type/${vals%% *}/1/faiss]:-}" "${R[$ds/$type/${vals%% *}/1/hnswlib]:-}")"
+    for v in $vals; do
+        for nq in 1 10; do
+            q1=${R[$ds/$type/$v/$nq/q1]} q2=${R[$ds/$type/$v/$nq/q2]}
+            f=${R[$ds/$type/$v/$nq/faiss]:-} h=${R[$ds/$type/$v/$nq/hnswlib]:-}
+            record "search ds=$ds dim=$5 index=$type params=$([ "$pname" = - ] && echo - ||
+                echo "$pname=$v") nq=$nq $(search_fields "$q1" "$q2" "$f" "$h")"
+        done
+    done
+    [ "$type" != FLAT ] || record "growing ds=$ds dim=$5 rows=$6 growing_rows=$7 $(search_fields \
+        "${R[$ds/FLAT/0/1/q1]}" "${R[$ds/FLAT/0/1/q2]}" "${R[$ds/FLAT/0/1/faiss]:-}" "")"
+}
+rows_of() { echo $(($(stat -c %s "$1") / (4 + 4 * $2))); }
+build_fields() { # build faiss hnswlib
+    awk -v b="$1" -v f="$2" -v h="$3" "$AWK_LIB"'
+        BEGIN {
+            printf "ins_s=%s ready_s=%s bld_s=%s builds=%s faiss_s=%s hnswlib_s=%s speedup=%s",
+                g(b, "ins"), g(b, "ready"), g(b, "bld"), g(b, "builds"), num(g(f, "build_s"), "%.1f"),
+                num(g(h, "build_s"), "%.1f"), ratio(g(f, "build_s"), g(b, "ready"))
+        }'
+}
+search_fields() { # q1 q2 faiss hnswlib
+    awk -v q1="$1" -v q2="$2" -v f="$3" -v h="$4" "$AWK_LIB"'
+        function cpu(q) { return g(q, "seconds") > 0 ? sprintf("%.0f", 100 * g(q, "cpu_s") / g(q, "seconds")) : "-" }
+        BEGIN {
+            printf "qps1=%s p50_1=%s p99_1=%s cpu1=%s recall1=%s ", num(g(q1, "qps"), "%.0f"),
+                g(q1, "p50_ms"), g(q1, "p99_ms"), cpu(q1), g(q1, "recall")
+            printf "qps2=%s p50_2=%s p99_2=%s cpu2=%s recall=%s workers=%s failed=%d ", num(g(q2, "qps"), "%.0f"),
+                g(q2, "p50_ms"), g(q2, "p99_ms"), cpu(q2), g(q2, "recall"), g(q2, "workers"),
+                g(q1, "failed") + g(q2, "failed") + g(q1, "dist_bad") + g(q2, "dist_bad") + g(q1, "dups") + g(q2, "dups")
+            printf "faiss_qps=%s faiss_p50=%s faiss_p99=%s faiss_recall=%s r1=%s r2=%s ",
+                num(g(f, "qps"), "%.0f"), num(g(f, "p50_ms"), "%.3f"), num(g(f, "p99_ms"), "%.3f"),
+                num(g(f, "recall"), "%.4f"), ratio(g(q1, "qps"), g(f, "qps")), ratio(g(q2, "qps"), g(f, "qps"))
+            printf "hnswlib_qps=%s hnswlib_recall=%s rh=%s", num(g(h, "qps"), "%.0f"),
+                num(g(h, "recall"), "%.4f"), ratio(g(q2, "qps"), g(h, "qps"))
+        }'
 }
 
 # awk helpers over "key=value" lines: g(line, key), num(value, format), ratio(a, b)
@@ -282,9 +370,10 @@ flat_note() { # ds q1 q2 faiss: the growing-segment brute-force comparison
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for d in "${DATASETS[@]}"; do
-    IFS='|' read -r ds base query gt gtd nlist nprobes np1 <<<"$d"
+    IFS='|' read -r ds base query gt gtd nlist nprobes np1 efs only <<<"$d"
     for type in $INDEXES; do
-        run_index "$ds" "$base" "$query" "$gt" "$gtd" "$nlist" "$nprobes" "$np1" "$type"
+        [ -z "$only" ] || [[ " $only " == *" $type "* ]] || continue
+        run_index "$ds" "$base" "$query" "$gt" "$gtd" "$nlist" "$nprobes" "$np1" "$type" "$efs"
     done
 done
 
@@ -296,6 +385,7 @@ echo "search, $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name:
 echo "build s: ins = REST insert time, ready = first insert to indexState Finished, bld = server builder busy time;"
 echo "faiss/hnsw = in-process single-threaded build. QPS = queries/s (nq=10: 10 per request); p50/p99 ms per request;"
 echo "thr = server HTTP worker threads busy (>= 10% of a core) during the 2-client run; recall = quiver, 2 clients."
+# shellcheck disable=SC2059  # the row format is ours
 printf "$ROW_FMT" dataset index params nq ins ready bld faiss hnsw "QPS 1c" "QPS 2c" thr "p50/p99 1c" "p50/p99 2c" \
     recall "faiss" recall "2c/fai" hnswlib recall "2c/hnsw"
 for r in "${ROWS[@]}"; do echo "$r"; done

@@ -18,18 +18,25 @@
  * lists shorter than --k. Ids must be row numbers of the base file, which is what --load
  * inserts. The exit status is 1 when a request failed or a check did not hold.
  *
+ * Filtered search: --filter EXPR goes into every body as "filter"; then --gt/--gt-dist
+ * must be the exact ground truth over the rows the filter allows, and --allow A.ivecs
+ * lists those rows: a returned row outside them is a server error (filter_bad), never
+ * a hit.
+ *
  * Reported: queries/s (requests/s x nq), p50/p99/max request latency, this process's
  * CPU time during the send phase (getrusage), and a last line "result: key=value ...".
  *
  * Load: --load inserts every row of --base as {"id": <row>, "<field>": [...]} in
  * batches of --batch rows, pre-encoded, sent sequentially on one connection; it reports
- * the wall time of the inserts alone.
+ * the wall time of the inserts alone. --tag-mod M adds an Int64 "tag": row % M to each
+ * row (for filtered search).
  *
  *   usage: search_client --url URL --collection C --query Q.fvecs [--nq 1] [--k 10]
  *          [--clients 1] [--seconds 5] [--params '{"ef":64}'] [--field v]
  *          [--base B.fvecs --gt G.ivecs [--gt-dist D.fvecs] [--lossy]]
+ *          [--filter EXPR [--allow A.ivecs]]
  *          search_client --load --url URL --collection C --base B.fvecs [--batch 1000]
- *          [--field v] */
+ *          [--field v] [--tag-mod M] */
 #include <curl/curl.h>
 #include <math.h>
 #include <stdbool.h>
@@ -40,8 +47,8 @@
 #include "bench_vecs.h"
 
 typedef struct opts {
-    const char *url, *collection, *query, *base, *gt, *gt_dist, *params, *field;
-    int nq, k, clients, batch;
+    const char *url, *collection, *query, *base, *gt, *gt_dist, *params, *field, *filter, *allow;
+    int nq, k, clients, batch, tag_mod;
     double seconds;
     bool load, lossy;
 } opts;
@@ -64,7 +71,7 @@ typedef struct run {
     uint64_t deadline_ns;
     double *lat_ms;
     size_t nlat, lat_cap;
-    size_t hits, scored_queries, dist_bad, dups, short_lists;
+    size_t hits, scored_queries, dist_bad, dups, short_lists, filter_bad;
     double dist_max_rel;
     char first_error[256];
 } run;
@@ -74,8 +81,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: search_client --url URL --collection C --query Q.fvecs [--nq 1] [--k 10]\n"
                "       [--clients 1] [--seconds 5] [--params '{\"ef\":64}'] [--field v]\n"
                "       [--base B.fvecs --gt G.ivecs [--gt-dist D.fvecs] [--lossy]]\n"
+               "       [--filter EXPR [--allow A.ivecs]]\n"
                "       search_client --load --url URL --collection C --base B.fvecs\n"
-               "       [--batch 1000] [--field v]\n");
+               "       [--batch 1000] [--field v] [--tag-mod M]\n");
 }
 
 static int parse_opts(int argc, char **argv, opts *o)
@@ -94,6 +102,7 @@ static int parse_opts(int argc, char **argv, opts *o)
                    : !strcmp(k, "--k")       ? &o->k
                    : !strcmp(k, "--clients") ? &o->clients
                    : !strcmp(k, "--batch")   ? &o->batch
+                   : !strcmp(k, "--tag-mod") ? &o->tag_mod
                                              : NULL;
         const char **str = !strcmp(k, "--url")          ? &o->url
                            : !strcmp(k, "--collection") ? &o->collection
@@ -103,6 +112,8 @@ static int parse_opts(int argc, char **argv, opts *o)
                            : !strcmp(k, "--gt-dist")    ? &o->gt_dist
                            : !strcmp(k, "--params")     ? &o->params
                            : !strcmp(k, "--field")      ? &o->field
+                           : !strcmp(k, "--filter")     ? &o->filter
+                           : !strcmp(k, "--allow")      ? &o->allow
                                                         : NULL;
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
             usage(stdout);
@@ -132,7 +143,8 @@ static int parse_opts(int argc, char **argv, opts *o)
         usage(stderr);
         return -1;
     }
-    if (!o->collection || (o->load ? !o->base : !o->query) || (!o->load && o->gt && !o->base)) {
+    if (!o->collection || (o->load ? !o->base : !o->query) || (!o->load && o->gt && !o->base) ||
+        (o->allow && !o->gt)) {
         usage(stderr);
         return -1;
     }
@@ -150,6 +162,24 @@ static bool text_vec(bench_text *t, const float *x, size_t d)
         ok = bench_text_put(t, num, (size_t)n);
     }
     return ok && bench_text_put(t, "]", 1);
+}
+
+/* s as a JSON string body (quotes, backslashes and control bytes escaped). */
+static bool text_json_str(bench_text *t, const char *s)
+{
+    char esc[8];
+    bool ok = true;
+
+    for (; ok && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            ok = bench_text_put(t, "\\", 1) && bench_text_put(t, s, 1);
+        else if (c < 0x20)
+            ok = bench_text_put(t, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
+        else
+            ok = bench_text_put(t, s, 1);
+    }
+    return ok;
 }
 
 static size_t on_reply(char *p, size_t size, size_t n, void *ctx)
@@ -213,7 +243,12 @@ static int load(const opts *o, struct curl_slist *hdrs)
         for (size_t r = b * (size_t)o->batch; ok && r < base.n && r < (b + 1) * (size_t)o->batch;
              r++) {
             snprintf(num, sizeof num, "%s{\"id\":%zu,\"", r % (size_t)o->batch ? "," : "", r);
-            ok = bench_text_str(t, num) && bench_text_str(t, o->field) && bench_text_str(t, "\":") &&
+            ok = bench_text_str(t, num);
+            if (ok && o->tag_mod) {
+                snprintf(num, sizeof num, "tag\":%zu,\"", r % (size_t)o->tag_mod);
+                ok = bench_text_str(t, num);
+            }
+            ok = ok && bench_text_str(t, o->field) && bench_text_str(t, "\":") &&
                  text_vec(t, base.f + r * base.d, base.d) && bench_text_str(t, "}");
         }
         if (!ok || !bench_text_str(t, "]}"))
@@ -277,7 +312,12 @@ static int encode_bodies(run *r, const bench_vecs *q)
             ok = (!i || bench_text_put(t, ",", 1)) &&
                  text_vec(t, q->f + (b * (size_t)o->nq + (size_t)i) * q->d, q->d);
         snprintf(num, sizeof num, "],\"limit\":%d,\"searchParams\":", o->k);
-        if (!ok || !bench_text_str(t, num) || !bench_text_str(t, o->params) || !bench_text_str(t, "}"))
+        if (!ok || !bench_text_str(t, num) || !bench_text_str(t, o->params))
+            return -1;
+        if (o->filter && (!bench_text_str(t, ",\"filter\":\"") || !text_json_str(t, o->filter) ||
+                          !bench_text_str(t, "\"")))
+            return -1;
+        if (!bench_text_str(t, "}"))
             return -1;
     }
     return 0;
@@ -316,6 +356,7 @@ static void score(run *r, size_t b, const char *s)
         for (size_t i = at; i < at + (size_t)cnt; i++) {
             for (size_t j = at; j < i; j++)
                 r->dups += ids[j] == ids[i];
+            r->filter_bad += t->allow && !bench_truth_allowed(t, ids[i]);
             if (!r->o->lossy && ids[i] >= 0 && (size_t)ids[i] < t->base->n) {
                 double exact = bench_l2sq(t, qi, (size_t)ids[i]);
                 double rel = fabs(dist[i] - exact) / (exact > 1 ? exact : 1);
@@ -420,21 +461,21 @@ static void report(run *r, double wall_s, double cpu_s)
            qps, p50, p99, pmax, cpu_s, 100 * cpu_s / wall_s);
     if (r->truth)
         printf("  recall@%d %.4f over %zu queries; distance mismatches %zu (max rel %.2g), "
-               "duplicate ids %zu, short lists %zu\n",
+               "duplicate ids %zu, short lists %zu, rows outside the filter %zu\n",
                o->k, recall, r->scored_queries, r->dist_bad, r->dist_max_rel, r->dups,
-               r->short_lists);
+               r->short_lists, r->filter_bad);
     if (r->first_error[0])
         printf("  first error: %s\n", r->first_error);
     printf("result: nq=%d clients=%d ok=%lld failed=%lld seconds=%.3f qps=%.1f p50_ms=%.3f "
            "p99_ms=%.3f max_ms=%.3f recall=%.4f scored=%zu dist_bad=%zu dups=%zu short=%zu "
-           "cpu_s=%.3f\n",
+           "cpu_s=%.3f filter_bad=%zu\n",
            o->nq, o->clients, r->ok, r->failed, wall_s, qps, p50, p99, pmax, recall,
-           r->scored_queries, r->dist_bad, r->dups, r->short_lists, cpu_s);
+           r->scored_queries, r->dist_bad, r->dups, r->short_lists, cpu_s, r->filter_bad);
 }
 
 static int search(const opts *o, struct curl_slist *hdrs)
 {
-    bench_vecs query = {0}, base = {0}, gt = {0}, gtd = {0};
+    bench_vecs query = {0}, base = {0}, gt = {0}, gtd = {0}, allow = {0};
     bench_truth truth = {0};
     run r = {.o = o};
     CURLM *multi = NULL;
@@ -447,7 +488,9 @@ static int search(const opts *o, struct curl_slist *hdrs)
     if (o->gt &&
         (bench_vecs_read(o->base, 0, &base) || bench_vecs_read(o->gt, 1, &gt) ||
          (o->gt_dist && bench_vecs_read(o->gt_dist, 0, &gtd)) ||
-         bench_truth_init(&truth, &base, &query, &gt, o->gt_dist ? &gtd : NULL, (size_t)o->k)))
+         bench_truth_init(&truth, &base, &query, &gt, o->gt_dist ? &gtd : NULL, (size_t)o->k) ||
+         (o->allow &&
+          (bench_vecs_read(o->allow, 1, &allow) || bench_truth_set_allow(&truth, &allow)))))
         goto done;
     r.truth = o->gt ? &truth : NULL;
     if (o->nq * o->k > 1024 || encode_bodies(&r, &query) != 0 ||
@@ -472,7 +515,7 @@ static int search(const opts *o, struct curl_slist *hdrs)
         goto done;
     }
     report(&r, (double)(bench_now_ns() - t0) / 1e9, bench_cpu_seconds() - cpu0);
-    rc = r.failed || r.dist_bad || r.dups ? 1 : 0;
+    rc = r.failed || r.dist_bad || r.dups || r.filter_bad ? 1 : 0;
 done:
     for (int i = 0; r.clients && i < o->clients; i++) {
         curl_easy_cleanup(r.clients[i].easy);
@@ -490,6 +533,7 @@ done:
     bench_vecs_free(&base);
     bench_vecs_free(&gt);
     bench_vecs_free(&gtd);
+    bench_vecs_free(&allow);
     return rc;
 }
 

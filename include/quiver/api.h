@@ -65,6 +65,7 @@ enum {
     QV_ROUTE_DDL = 1u << 5,      /* changes the catalog: run by the cluster's leader, which
                                     replicates the catalog to every live peer */
     QV_ROUTE_BROADCAST = 1u << 6, /* run on every live peer (flush, compact) */
+    QV_ROUTE_LEADER = 1u << 7,    /* run by the cluster's leader, state kept there (import jobs) */
 };
 
 typedef struct qv_route {

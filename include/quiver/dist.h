@@ -38,8 +38,10 @@ typedef struct qv_dist_coll {
     qv_coll_data *data; /* this node's rows of it */
 } qv_dist_coll;
 
+/* Insert or upsert rows, each into partition_id or, with row_parts (a partition-key
+ * collection's routing), into its own partition; one atomic write per shard. */
 qv_err qv_dist_write(const qv_dist_coll *dc, bool upsert, int64_t partition_id,
-                     const qv_rowbatch *rows, qv_error *err);
+                     const int64_t *row_parts, const qv_rowbatch *rows, qv_error *err);
 /* f compiled from src; deletes the matching live rows in the partitions (NULL: all). */
 qv_err qv_dist_delete(const qv_dist_coll *dc, const qv_filter *f, const qv_dist_filter *src,
                       const int64_t *partitions, size_t npartitions, uint64_t *deleted,

@@ -158,11 +158,17 @@ typedef struct qv_column {
     const uint64_t *valid;
 } qv_column;
 
+typedef struct qv_filter_pre qv_filter_pre;
+
 typedef struct qv_filter_batch {
     size_t rows;
     const qv_column *cols; /* [col_count], indexed like schema->fields */
     size_t col_count;
     const qv_column *dynamic; /* $meta; NULL = no dynamic data */
+    /* optional: scalar-index answers over the segment holding this batch, whose rows
+     * [pre_offset, pre_offset + rows) the batch is (qv_filter_pre_compute) */
+    const qv_filter_pre *pre;
+    size_t pre_offset;
 } qv_filter_batch;
 
 /* Number of uint64_t words in a bitmap of n rows. */
@@ -172,5 +178,31 @@ static inline size_t qv_filter_words(size_t n) { return (n + 63) / 64; }
  * bit i set = row i matches; bits past rows are 0). QV_ENOMEM if temporaries cannot be
  * allocated, QV_EINTERNAL if a column the plan needs is missing or of the wrong type. */
 qv_err qv_filter_eval(const qv_filter *f, const qv_filter_batch *b, uint64_t *out, qv_error *err);
+
+/* ---- scalar indexes ----------------------------------------------------------------------
+ *
+ * A sealed segment may hold scalar indexes (quiver/scalar_index.h). Before evaluating its
+ * windows, qv_filter_pre_compute asks them for the rows of every predicate they can
+ * answer exactly - a Bool, Int*, Float, Double or VarChar field (or a JSON path of the
+ * index's cast type) compared with a constant, `in` a list, `like` an exact or prefix
+ * pattern, array_contains[_any|_all] on an Array field - giving one bitmap per predicate
+ * over the segment. qv_filter_eval then takes those predicates' rows from it instead of
+ * reading the column; everything else (and, or, not, nulls, other predicates) is
+ * evaluated as usual, so the answer is the same with or without indexes. */
+
+typedef struct qv_filter_index {
+    size_t field;      /* schema index */
+    const char *path;  /* JSON: qv_sindex_path_text of the index's path; else "" */
+    size_t path_len;
+    const struct qv_sindex *ix;
+} qv_filter_index;
+
+/* True when some predicate of f could be answered by a scalar index. */
+bool qv_filter_indexable(const qv_filter *f);
+/* The answers of the indexes ix[0..nix) (each over a segment of `rows` rows) for f's
+ * predicates; *out is NULL when none applies. Free with qv_filter_pre_free. */
+qv_err qv_filter_pre_compute(const qv_filter *f, const qv_filter_index *ix, size_t nix,
+                             size_t rows, qv_filter_pre **out, qv_error *err);
+void qv_filter_pre_free(qv_filter_pre *p); /* NULL is a no-op */
 
 #endif

@@ -98,18 +98,19 @@ static bool run_on_peer(qv_node *n, size_t peer, const qv_route *r, qv_req *req,
     return call.ok;
 }
 
-static qv_err forward_ddl(const qv_route *r, qv_req *req, qv_resp *resp)
+/* Run r on the leader: here (DDL under the DDL lock, replicating the catalog) or there. */
+static qv_err forward_to_leader(const qv_route *r, qv_req *req, qv_resp *resp)
 {
     qv_cluster *c = req->node->cluster;
 
     for (size_t tries = 0; tries < qv_cluster_size(c); tries++) {
         size_t leader = qv_cluster_leader(c);
         if (leader == qv_cluster_self(c))
-            return run_as_leader(r, req, resp);
+            return r->flags & QV_ROUTE_DDL ? run_as_leader(r, req, resp) : r->fn(req, resp);
         if (run_on_peer(req->node, leader, r, req, resp))
             return QV_OK; /* the leader's answer, success or error, as it gave it */
     }
-    return qv_error_set(&resp->err, QV_EUNAVAIL, "no catalog leader answered");
+    return qv_error_set(&resp->err, QV_EUNAVAIL, "no cluster leader answered");
 }
 
 /* Run r here, then on every other live peer (their answers are only logged). */
@@ -144,7 +145,9 @@ static qv_err broadcast(const qv_route *r, qv_req *req, qv_resp *resp)
 qv_err api_cluster_run(const qv_route *r, qv_req *req, qv_resp *resp, bool from_peer)
 {
     if (r->flags & QV_ROUTE_DDL)
-        return from_peer ? run_as_leader(r, req, resp) : forward_ddl(r, req, resp);
+        return from_peer ? run_as_leader(r, req, resp) : forward_to_leader(r, req, resp);
+    if (r->flags & QV_ROUTE_LEADER)
+        return from_peer ? r->fn(req, resp) : forward_to_leader(r, req, resp);
     return from_peer ? r->fn(req, resp) : broadcast(r, req, resp);
 }
 
@@ -285,24 +288,6 @@ static bool heard_from_all(qv_node *n)
     return all || n->start_ms + grace < (uint64_t)time(NULL) * 1000;
 }
 
-/* A tick long after the previous one: this process was stopped (SIGSTOP, a stall) for
- * longer than peers wait, so they have written without us: catch up again. */
-static void notice_pause(qv_node *n)
-{
-    static _Thread_local uint64_t last_ms; /* the heartbeat thread's own */
-    struct timespec ts;
-    uint64_t now, limit = (uint64_t)qv_cluster_timeout_ms(n->cluster);
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (last_ms && now > last_ms + limit) {
-        qv_log_warn("cluster", "no heartbeat for %llu ms (was this process stopped?)",
-                    (unsigned long long)(now - last_ms));
-        qv_cluster_resync(n->cluster, "this process was paused");
-    }
-    last_ms = now;
-}
-
 void api_cluster_tick(void *node)
 {
     static _Thread_local unsigned ticks; /* the heartbeat thread's own */
@@ -310,7 +295,6 @@ void api_cluster_tick(void *node)
     qv_peer_state self;
     uint64_t resyncs;
 
-    notice_pause(n);
     catch_up_catalog(n);
     resyncs = qv_cluster_resyncs(n->cluster);
     qv_cluster_peer_state(n->cluster, qv_cluster_self(n->cluster), &self);

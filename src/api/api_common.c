@@ -141,7 +141,7 @@ qv_err api_run_public(const qv_route *r, qv_req *req, qv_resp *resp, bool from_p
         return rc;
     if (!from_peer && (rc = api_authorize(r, req, resp)) != QV_OK)
         return rc;
-    if (req->node->cluster && (r->flags & (QV_ROUTE_DDL | QV_ROUTE_BROADCAST)))
+    if (req->node->cluster && (r->flags & (QV_ROUTE_DDL | QV_ROUTE_BROADCAST | QV_ROUTE_LEADER)))
         return api_cluster_run(r, req, resp, from_peer);
     qv_dist_take_missing();
     rc = r->fn(req, resp);

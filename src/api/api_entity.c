@@ -180,7 +180,7 @@ static qv_err write_entities(qv_req *req, qv_resp *resp, bool upsert)
     {
         qv_dist_coll dc = {req->node, &x.ci, x.data};
         rc = routed ? api_write_routed(&dc, upsert, &rows, &resp->err)
-                    : qv_dist_write(&dc, upsert, part, &rows, &resp->err);
+                    : qv_dist_write(&dc, upsert, part, NULL, &rows, &resp->err);
     }
     if (rc != QV_OK)
         goto done;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* api_import.c - /v2/vectordb/jobs/import/{create,list,get_progress,describe}: bulk load
  * of JSON row-based files (a JSON array of row objects, or {"rows": [...]}, Milvus's two
- * JSON import layouts) from a local path under the data directory.
+ * JSON import layouts) from a local path under the data directory or the S3 bucket.
  *
  * DESIGN. Jobs run one at a time on a background thread, in creation order. A job first
  * decodes every file with the row codec (PreImporting): a malformed file fails the job,
@@ -13,8 +13,15 @@
  * collection. Job state lives in memory only: a restart forgets every job (a file whose
  * import was interrupted is either wholly imported or not at all). Paths are resolved
  * (realpath) and must lie under the data directory, which refuses `..` and symlinks
- * leading out; `s3://` sources are accepted in the request shape and refused until S3
- * support exists. On a cluster, imports are refused for now (shards live on peers).
+ * leading out. A file may also be an object of the configured S3 bucket,
+ * s3://<s3.bucket>/<key>, fetched whole into memory at PreImporting.
+ *
+ * CLUSTER. Every jobs/import route runs on the catalog leader (QV_ROUTE_LEADER), so one
+ * node holds every job and any node answers list and progress. The leader decodes the
+ * files as above, then writes the rows through the replicated write path in batches
+ * (import_routed): each batch is durable on its shards' owners when written, but a
+ * failure mid-file (an owner down beyond the write quorum) leaves the batches before it
+ * imported and fails the job, naming the file and its imported row count.
  *
  * LOCKING: imp->lock guards the job list and every job's state fields; the worker reads,
  * decodes and imports without it, and a job is never freed while it can run. */
@@ -28,12 +35,15 @@
 
 #include "api/api_int.h"
 #include "quiver/alloc.h"
+#include "quiver/dist.h"
 #include "quiver/log.h"
 #include "quiver/rowcodec.h"
+#include "quiver/s3.h"
 
 #define MAX_IMPORT_FILES 1024            /* Milvus's dataCoord.import.maxFilesPerImportReq */
 #define MAX_FILE_BYTES ((size_t)1 << 30) /* each file is decoded in memory */
 #define MAX_JOBS 1024                    /* finished jobs beyond this are forgotten */
+#define IMPORT_BATCH_ROWS 10000          /* rows per routed write on a cluster */
 
 typedef enum job_state {
     JOB_PENDING,
@@ -46,8 +56,9 @@ static const char *const state_names[] = {"Pending", "PreImporting", "Importing"
                                           "Failed"};
 
 typedef struct import_file {
-    char *name; /* as the request gave it */
-    char *path; /* resolved at create */
+    char *name;   /* as the request gave it */
+    char *path;   /* resolved at create: a local file, or */
+    char *s3_key; /* an object of the configured bucket (s3://<bucket>/<key>) */
     uint64_t size, rows, imported, complete_ms;
     job_state state;
     char *reason;
@@ -86,6 +97,7 @@ static void job_free(import_job *j)
     for (size_t i = 0; j && i < j->nfiles; i++) {
         qv_free(j->files[i].name);
         qv_free(j->files[i].path);
+        qv_free(j->files[i].s3_key);
         qv_free(j->files[i].reason);
         if (j->files[i].decoded)
             qv_rowbatch_fini(&j->files[i].batch);
@@ -208,19 +220,41 @@ static void locate_error(const import_file *f, const char *t, size_t len, qv_tex
         memcpy(err->msg, msg, sizeof msg);
 }
 
+/* The bytes of file f: a local file or an S3 object. */
+static qv_err read_source(qv_node *n, const import_file *f, qv_buf *out, qv_error *err)
+{
+    void *data = NULL;
+    size_t len = 0;
+    qv_err rc;
+
+    qv_buf_init(out);
+    if (f->s3_key)
+        return qv_s3_get(n->s3, f->s3_key, MAX_FILE_BYTES, out, NULL, err);
+    if ((rc = qv_io_read_file(n->io, f->path, MAX_FILE_BYTES, &data, &len, err)) == QV_OK) {
+        out->data = data; /* qv_io_read_file allocates with qv_malloc, as qv_buf does */
+        out->len = out->cap = len;
+    }
+    return rc;
+}
+
 /* Read and decode file f for schema s into f->batch. */
-static qv_err decode_file(qv_io *io, const qv_schema *s, import_file *f, qv_error *err)
+static qv_err decode_file(qv_node *n, const qv_schema *s, import_file *f, qv_error *err)
 {
     const qv_field *pk = qv_schema_primary(s);
     qv_rows_opts o = {.pk_auto = pk->auto_id};
     qv_text_span span = {0, 0};
     qv_jdoc *rest = NULL;
-    char *data = NULL;
-    size_t len = 0, p = 0;
-    qv_err rc = qv_io_read_file(io, f->path, MAX_FILE_BYTES, (void **)&data, &len, err);
+    qv_buf src;
+    char *data;
+    size_t len, p = 0;
+    qv_err rc = read_source(n, f, &src, err);
 
-    if (rc != QV_OK)
+    if (rc != QV_OK) {
+        qv_buf_fini(&src);
         return qv_error_prefix(err, "file %s: ", f->name), rc;
+    }
+    data = (char *)src.data;
+    len = src.len;
     f->size = len;
     if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
         p = 3;
@@ -244,7 +278,7 @@ static qv_err decode_file(qv_io *io, const qv_schema *s, import_file *f, qv_erro
         f->decoded = true;
     else if (rc == QV_EBADJSON || rc == QV_EBADDATA)
         locate_error(f, data, len, span, err);
-    qv_free(data);
+    qv_buf_fini(&src);
     return rc;
 }
 
@@ -269,7 +303,7 @@ static bool preimport(api_importer *imp, import_job *j, const qv_schema *s)
     for (size_t i = 0; i < j->nfiles; i++) {
         import_file *f = &j->files[i];
         qv_error err = {0};
-        qv_err rc = stopping(imp, &err) ? QV_EIMPORT : decode_file(imp->node->io, s, f, &err);
+        qv_err rc = stopping(imp, &err) ? QV_EIMPORT : decode_file(imp->node, s, f, &err);
         pthread_mutex_lock(&imp->lock);
         if (rc == QV_OK) {
             f->rows = f->batch.rows;
@@ -287,14 +321,13 @@ static bool preimport(api_importer *imp, import_job *j, const qv_schema *s)
     return true;
 }
 
-/* Fresh autoIDs, then the rows' partitions, then the import itself. */
-static qv_err import_file_rows(api_importer *imp, const qv_collection_info *ci,
-                               qv_coll_data *data, int64_t part, import_file *f, qv_error *err)
+/* Fresh autoIDs for a collection with autoID. */
+static qv_err assign_ids(api_importer *imp, const qv_collection_info *ci, qv_rowbatch *b,
+                         qv_error *err)
 {
     const qv_field *pk = qv_schema_primary(&ci->schema);
     size_t pk_col = (size_t)(pk - ci->schema.fields);
-    qv_rowbatch *b = &f->batch;
-    int64_t *parts = NULL, first = 0;
+    int64_t first = 0;
     qv_err rc = QV_OK;
 
     if (pk->auto_id && b->rows &&
@@ -306,12 +339,67 @@ static qv_err import_file_rows(api_importer *imp, const qv_collection_info *ci,
         if (b->cols[pk_col].data.failed)
             rc = qv_error_set(err, QV_ENOMEM, "out of memory");
     }
-    if (rc == QV_OK && qv_schema_partition_key(&ci->schema))
-        rc = api_route_rows(ci, b, &parts, err);
+    return rc;
+}
+
+/* One node: the rows' partitions, then new sealed segments at once. */
+static qv_err import_local(const qv_collection_info *ci, qv_coll_data *data, int64_t part,
+                           import_file *f, qv_error *err)
+{
+    int64_t *parts = NULL;
+    qv_err rc = QV_OK;
+
+    if (qv_schema_partition_key(&ci->schema))
+        rc = api_route_rows(ci, &f->batch, &parts, err);
     if (rc == QV_OK)
-        rc = qv_coll_import(data, part, parts, b, err);
+        rc = qv_coll_import(data, part, parts, &f->batch, err);
     qv_free(parts);
     return rc;
+}
+
+/* A cluster: the shards live on their owners, so the rows go through the replicated
+ * write path (routed by shard, durable on W owners) in batches of IMPORT_BATCH_ROWS;
+ * progress counts the batches written. */
+static qv_err import_routed(api_importer *imp, const qv_dist_coll *dc, int64_t part,
+                            import_file *f, qv_error *err)
+{
+    const qv_rowbatch *b = &f->batch;
+    bool routed = qv_schema_partition_key(&dc->ci->schema) != NULL;
+    uint32_t *idx = qv_malloc(IMPORT_BATCH_ROWS * sizeof *idx);
+    qv_rowbatch sub = {0};
+    qv_err rc = idx ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
+
+    for (size_t at = 0; rc == QV_OK && at < b->rows; at += IMPORT_BATCH_ROWS) {
+        size_t n = b->rows - at < IMPORT_BATCH_ROWS ? b->rows - at : IMPORT_BATCH_ROWS;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = (uint32_t)(at + i);
+        if ((rc = qv_rowbatch_init(&sub, &dc->ci->schema)) == QV_OK &&
+            (rc = qv_rowbatch_append_rows(&sub, b, idx, n, err)) == QV_OK)
+            rc = routed ? api_write_routed(dc, false, &sub, err)
+                        : qv_dist_write(dc, false, part, NULL, &sub, err);
+        qv_rowbatch_fini(&sub);
+        if (rc == QV_OK && !stopping(imp, err)) {
+            pthread_mutex_lock(&imp->lock);
+            f->imported = at + n;
+            pthread_mutex_unlock(&imp->lock);
+        } else if (rc == QV_OK) {
+            rc = QV_EIMPORT;
+        }
+    }
+    qv_free(idx);
+    return rc;
+}
+
+static qv_err import_file_rows(api_importer *imp, const qv_collection_info *ci,
+                               qv_coll_data *data, int64_t part, import_file *f, qv_error *err)
+{
+    qv_dist_coll dc = {imp->node, ci, data};
+    qv_err rc = assign_ids(imp, ci, &f->batch, err);
+
+    if (rc != QV_OK)
+        return rc;
+    return imp->node->cluster ? import_routed(imp, &dc, part, f, err)
+                              : import_local(ci, data, part, f, err);
 }
 
 static void run_import(api_importer *imp, import_job *j)
@@ -340,7 +428,7 @@ static void run_import(api_importer *imp, import_job *j)
                 qv_error_prefix(&err, "file %s: ", f->name);
             pthread_mutex_lock(&imp->lock);
             f->state = rc == QV_OK ? JOB_COMPLETED : JOB_FAILED;
-            f->imported = rc == QV_OK ? f->rows : 0;
+            f->imported = rc == QV_OK ? f->rows : imp->node->cluster ? f->imported : 0;
             f->complete_ms = now_ms();
             if (rc != QV_OK)
                 set_reason(&f->reason, err.msg);
@@ -431,22 +519,56 @@ void api_import_stop(qv_node *n)
 
 /* A file path of the request resolved under the data directory: no `..` or symlink may
  * lead out of it; only existing regular .json files. */
-static qv_err resolve_path(const char *data_dir, const char *given, char **out, qv_error *err)
+static bool json_name(const char *given)
 {
+    size_t n = strlen(given);
+    return n >= 5 && strcmp(given + n - 5, ".json") == 0;
+}
+
+/* s3://<bucket>/<key>: an object of the configured bucket, read with the node's S3
+ * client (s3.*); other buckets and schemes are refused. */
+static qv_err resolve_s3(const qv_node *n, const char *given, char **key, qv_error *err)
+{
+    const char *bucket = given + 5, *slash = strchr(bucket, '/');
+
+    if (strncmp(given, "s3://", 5) != 0)
+        return qv_error_set(err, QV_EIMPORT,
+                            "import from %s is not supported: give s3://<bucket>/<key> or a "
+                            "path under the data directory: importing data failed",
+                            given);
+    if (!n->s3)
+        return qv_error_set(err, QV_EIMPORT,
+                            "import from %s needs S3 (s3.endpoint is not set): importing data "
+                            "failed",
+                            given);
+    if (!slash || !slash[1] || (size_t)(slash - bucket) != strlen(n->cfg->s3_bucket) ||
+        strncmp(bucket, n->cfg->s3_bucket, (size_t)(slash - bucket)) != 0)
+        return qv_error_set(err, QV_EIMPORT,
+                            "import from %s: only objects of the configured bucket %s can be "
+                            "imported: importing data failed",
+                            given, n->cfg->s3_bucket);
+    if (!json_name(given))
+        return qv_error_set(err, QV_EIMPORT,
+                            "unsupported file type of %s: only JSON row-based files (.json) can "
+                            "be imported: importing data failed",
+                            given);
+    return (*key = qv_strdup(slash + 1)) ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
+}
+
+static qv_err resolve_path(const qv_node *node, const char *given, import_file *f,
+                           qv_error *err)
+{
+    const char *data_dir = node->cfg->server_data_dir;
     char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
     size_t n = strlen(given), rn;
     struct stat st;
 
     if (strstr(given, "://"))
-        return qv_error_set(err, QV_EIMPORT,
-                            "import from %s is not supported yet: object storage (S3) sources "
-                            "come with S3 support; give a path under the data directory: "
-                            "importing data failed",
-                            given);
+        return resolve_s3(node, given, &f->s3_key, err);
     if (!n || n >= PATH_MAX)
         return qv_error_set(err, QV_EINVAL, "invalid import file path '%s': invalid parameter",
                             given);
-    if (n < 5 || strcmp(given + n - 5, ".json") != 0)
+    if (!json_name(given))
         return qv_error_set(err, QV_EIMPORT,
                             "unsupported file type of %s: only JSON row-based files (.json) can "
                             "be imported: importing data failed",
@@ -466,7 +588,7 @@ static qv_err resolve_path(const char *data_dir, const char *given, char **out, 
         return qv_error_set(err, QV_EIMPORT,
                             "import file %s is outside the data directory: importing data failed",
                             given);
-    return (*out = qv_strdup(real)) ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
+    return (f->path = qv_strdup(real)) ? QV_OK : qv_error_set(err, QV_ENOMEM, "out of memory");
 }
 
 /* files: [[path], ...], one JSON file per inner list (Milvus's row-based layout). */
@@ -500,7 +622,7 @@ static qv_err decode_files(qv_req *req, import_job *j, qv_error *err)
         else if (!(j->files[i].name = qv_strdup(path)))
             rc = qv_error_set(err, QV_ENOMEM, "out of memory");
         else
-            rc = resolve_path(req->node->cfg->server_data_dir, path, &j->files[i].path, err);
+            rc = resolve_path(req->node, path, &j->files[i], err);
     }
     return rc;
 }
@@ -554,10 +676,6 @@ qv_err api_import_create(qv_req *req, qv_resp *resp)
                         (rc = qv_catalog_get_collection(req->node->catalog, api_db(req), name,
                                                         &ci, &resp->err)) != QV_OK))
         goto done;
-    if (rc == QV_OK && req->node->cluster)
-        rc = qv_error_set(&resp->err, QV_EIMPORT,
-                          "import jobs are not supported on a cluster yet (shards live on "
-                          "peers): importing data failed");
     if (rc == QV_OK && part && *part && qv_schema_partition_key(&ci.schema))
         rc = qv_error_set(&resp->err, QV_EIMPORT,
                           "not allow to set partition name for collection with partition key: "

@@ -84,10 +84,13 @@ static qv_err write_part(qv_req *req, qv_resp *resp, bool primary)
     uint64_t affected = 0;
     qv_err rc = open_target(req, "QVW1", &t, &resp->err);
 
-    if (rc == QV_OK && (rc = dist_decode_write(&t.r, &t.ci.schema, &m, &resp->err)) == QV_OK)
-        rc = primary ? dist_primary_write(&t.dc, m.op, m.partition, m.shard, &m.rows, &affected,
+    if (rc == QV_OK && (rc = dist_decode_write(&t.r, &t.ci.schema, &m, &resp->err)) == QV_OK) {
+        dist_dest to = {m.partition, m.row_parts};
+        rc = primary ? dist_primary_write(&t.dc, m.op, &to, m.shard, &m.rows, &affected,
                                           &resp->err)
-                     : dist_local_write(&t.dc, m.op, m.partition, &m.rows, &affected, &resp->err);
+                     : dist_local_write(&t.dc, m.op, &to, &m.rows, &affected, &resp->err);
+    }
+    qv_free(m.row_parts);
     qv_rowbatch_fini(&m.rows);
     close_target(&t);
     return rc == QV_OK ? answer_count(resp, affected, NULL) : rc;

@@ -11,9 +11,10 @@
  * (`key == v`, `key in [...]`, or such a conjunct) reads only those values' partitions,
  * which is exact because every row of a value lives in that value's partition.
  *
- * On a single node a routed batch is one WAL record (qv_coll_write_routed), so it survives
- * a crash whole or not at all. Through the cluster layer, whose messages carry one
- * partition, it is written as one qv_dist_write per partition it touches. */
+ * A routed batch is written like any other (qv_dist_write with each row's partition): on a
+ * single node one WAL record (qv_coll_write_routed), so it survives a crash whole or not
+ * at all; on a cluster one write message per shard, carrying its rows' partitions, so
+ * each shard's part is as atomic as an unrouted write's. */
 #include <stdio.h>
 #include <string.h>
 
@@ -134,30 +135,10 @@ qv_err api_write_routed(const qv_dist_coll *dc, bool upsert, const qv_rowbatch *
                         qv_error *err)
 {
     int64_t *parts = NULL;
-    uint32_t *idx = NULL;
-    bool *done = NULL;
-    qv_rowbatch sub = {0};
     qv_err rc = api_route_rows(dc->ci, rows, &parts, err);
 
-    if (rc == QV_OK && !dc->node->cluster)
-        rc = qv_coll_write_routed(dc->data, upsert, parts, rows, err);
-    else if (rc == QV_OK && (!(idx = qv_malloc((rows->rows + 1) * sizeof *idx)) ||
-                             !(done = qv_calloc(rows->rows + 1, sizeof *done))))
-        rc = qv_error_set(err, QV_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == QV_OK && idx && i < rows->rows; i++) {
-        size_t n = 0;
-        if (done[i])
-            continue;
-        for (size_t j = i; j < rows->rows; j++)
-            if (parts[j] == parts[i])
-                done[j] = true, idx[n++] = (uint32_t)j;
-        if ((rc = qv_rowbatch_init(&sub, &dc->ci->schema)) == QV_OK &&
-            (rc = qv_rowbatch_append_rows(&sub, rows, idx, n, err)) == QV_OK)
-            rc = qv_dist_write(dc, upsert, parts[i], &sub, err);
-        qv_rowbatch_fini(&sub);
-    }
-    qv_free(done);
-    qv_free(idx);
+    if (rc == QV_OK)
+        rc = qv_dist_write(dc, upsert, 0, parts, rows, err);
     qv_free(parts);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "quiver/alloc.h"
 #include "quiver/index.h"
 #include "quiver/names.h"
+#include "quiver/scalar_index.h"
 
 static const char *const consistency_levels[] = {"Strong", "Session", "Bounded", "Eventually",
                                                  "Customized"};
@@ -444,6 +445,30 @@ static qv_err check_index_fits(const qv_schema *s, const qv_field *f, const char
     return QV_OK;
 }
 
+/* A scalar index (quiver/scalar_index.h): no metric; JSON fields take json_path and
+ * json_cast_type in params. */
+static qv_err decode_scalar_index(const qv_field *f, const char *type, const char *name,
+                                  qv_index_def *d, qv_error *err)
+{
+    const char *canon = qv_sindex_type_name(type);
+    qv_err rc;
+
+    if (!canon && !match_word(type, index_types, N_INDEX_TYPES, true))
+        return qv_error_set(err, QV_EINVAL, "invalid index type: %s: invalid parameter", type);
+    if ((rc = qv_sindex_spec_parse(canon ? canon : type, f->name, f->type, f->element_type,
+                                   f->is_primary, qv_kvlist_get(&d->params, "json_path"),
+                                   qv_kvlist_get(&d->params, "json_cast_type"), NULL, err)) !=
+        QV_OK)
+        return rc;
+    qv_kvlist_remove(&d->params, "index_type");
+    qv_kvlist_remove(&d->params, "metric_type");
+    if (!(d->name = qv_strdup(name && *name ? name : f->name)) ||
+        !(d->field = qv_strdup(f->name)) || !(d->index_type = qv_strdup(canon)) ||
+        !(d->metric_type = qv_strdup("")))
+        return NOMEM(err);
+    return qv_name_validate(QV_NAME_INDEX, d->name, err);
+}
+
 static qv_err decode_index(const qv_jval *io, const qv_schema *schema, qv_index_def *d,
                            qv_error *err)
 {
@@ -466,10 +491,7 @@ static qv_err decode_index(const qv_jval *io, const qv_schema *schema, qv_index_
     if (!type && params && qv_jval_str(qv_jobj_get(params, "index_type"), &t, NULL))
         type = t;
     if (!qv_type_is_vector(f->type))
-        return qv_error_set(err, QV_EINVAL,
-                            "index on scalar field %s (%s) is not supported yet: invalid "
-                            "parameter",
-                            field, qv_type_name(f->type));
+        return decode_scalar_index(f, type ? type : "AUTOINDEX", name, d, err);
     if (!(t = match_word(type ? type : "AUTOINDEX", index_types, N_INDEX_TYPES, true)))
         return qv_error_set(err, QV_EINVAL, "invalid index type: %s: invalid parameter", type);
     if (!(m = match_word(metric ? metric : default_metric(schema, f), metric_types, N_METRICS,

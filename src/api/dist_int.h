@@ -23,13 +23,20 @@ qv_err dist_read(const qv_dist_coll *dc, const dist_read_ops *ops, void *ctx, qv
 size_t dist_primary(qv_cluster *c, int64_t coll, uint32_t shard, uint64_t skip);
 /* err from a failed or refused peer call. */
 void dist_call_error(const qv_dist_coll *dc, const qv_peer_call *call, qv_error *err);
+/* Where written rows go: one partition for all, or (rows != NULL) one per row, as a
+ * partition-key collection routes them; either way one atomic write per shard. */
+typedef struct dist_dest {
+    int64_t partition;
+    const int64_t *rows;
+} dist_dest;
+
 /* On the primary of `shard`: commit op (insert, upsert, delete keys) locally, then on every
  * other live owner, in one order per shard. */
-qv_err dist_primary_write(const qv_dist_coll *dc, uint8_t op, int64_t partition,
+qv_err dist_primary_write(const qv_dist_coll *dc, uint8_t op, const dist_dest *to,
                           uint32_t shard, const qv_rowbatch *rows, uint64_t *affected,
                           qv_error *err);
 /* Commit op locally (a replica's part, or a single node). */
-qv_err dist_local_write(const qv_dist_coll *dc, uint8_t op, int64_t partition,
+qv_err dist_local_write(const qv_dist_coll *dc, uint8_t op, const dist_dest *to,
                         const qv_rowbatch *rows, uint64_t *affected, qv_error *err);
 
 /* On the primary of `shard`: delete the live rows of the shard matching f. */

@@ -44,13 +44,15 @@ static void put_filter(qv_buf *b, const qv_dist_filter *f)
 }
 
 void dist_encode_write(qv_buf *b, const dist_target *t, uint8_t op, int64_t partition,
-                       uint32_t shard, const qv_rowbatch *rows)
+                       const int64_t *row_parts, uint32_t shard, const qv_rowbatch *rows)
 {
     put_target(b, "QVW1", t);
     qv_buf_put_u8(b, op);
-    qv_buf_put_u64(b, (uint64_t)partition);
+    qv_buf_put_u64(b, (uint64_t)(row_parts ? -1 : partition));
     qv_buf_put_u32(b, shard);
     dist_put_batch(b, rows);
+    for (size_t i = 0; row_parts && i < rows->rows; i++)
+        qv_buf_put_u64(b, (uint64_t)row_parts[i]);
 }
 
 void dist_encode_delete(qv_buf *b, const dist_target *t, uint32_t shard, const int64_t *parts,
@@ -230,9 +232,19 @@ qv_err dist_decode_write(qv_reader *r, const qv_schema *s, dist_write_msg *m, qv
     m->op = qv_reader_u8(r);
     m->partition = (int64_t)qv_reader_u64(r);
     m->shard = qv_reader_u32(r);
+    qv_err rc;
+
     if (r->failed || m->op < DIST_INSERT || m->op > DIST_DELETE)
         return qv_error_set(err, QV_EINVAL, "peer message: bad write header");
-    return dist_decode_batch(r, s, &m->rows, err);
+    if ((rc = dist_decode_batch(r, s, &m->rows, err)) != QV_OK || m->partition != -1)
+        return rc;
+    if (m->op == DIST_DELETE || m->rows.rows > (r->len - r->pos) / 8)
+        return qv_error_set(err, QV_EINVAL, "peer message: bad row partitions");
+    if (!(m->row_parts = qv_malloc((m->rows.rows + 1) * sizeof *m->row_parts)))
+        return qv_error_set(err, QV_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->rows.rows; i++)
+        m->row_parts[i] = (int64_t)qv_reader_u64(r);
+    return r->failed ? qv_error_set(err, QV_EINVAL, "peer message: bad row partitions") : QV_OK;
 }
 
 static qv_err get_parts_filter(qv_reader *r, dist_read_msg *m, qv_error *err)

@@ -3,7 +3,8 @@
  * bytes; batch = u64 length + row batch encoding, rowbatch.c):
  *
  *   write, replicate   "QVW1" u8 op (1 insert, 2 upsert, 3 delete keys) str db str coll
- *                      i64 partition u32 shard batch
+ *                      i64 partition u32 shard batch; partition -1: then rows x i64, each
+ *                      row's partition (a partition-key collection's routed rows)
  *   delete             "QVD1" str db str coll u32 shard u32 n + n x i64 partitions
  *                      str expr str params
  *   query              "QVQ1" str db str coll u64 shard mask u64 limit u8 count_only
@@ -42,6 +43,7 @@ typedef struct dist_write_msg {
     dist_target t;
     uint8_t op;
     int64_t partition;
+    int64_t *row_parts; /* partition -1: rows x partition id (owned), else NULL */
     uint32_t shard;
     qv_rowbatch rows; /* decoded: owned */
 } dist_write_msg;
@@ -72,7 +74,7 @@ void dist_put_batch(qv_buf *b, const qv_rowbatch *rows);
 char *dist_get_str(qv_reader *r); /* NULL (r->failed) on a bad string; caller frees */
 qv_err dist_decode_batch(qv_reader *r, const qv_schema *s, qv_rowbatch *out, qv_error *err);
 void dist_encode_write(qv_buf *b, const dist_target *t, uint8_t op, int64_t partition,
-                       uint32_t shard, const qv_rowbatch *rows);
+                       const int64_t *row_parts, uint32_t shard, const qv_rowbatch *rows);
 void dist_encode_delete(qv_buf *b, const dist_target *t, uint32_t shard, const int64_t *parts,
                         size_t nparts, const qv_dist_filter *f);
 void dist_encode_query(qv_buf *b, const dist_target *t, const qv_query_opts *o,

@@ -388,13 +388,14 @@ qv_err qv_dist_count(const qv_dist_coll *dc, int64_t partition_id, uint64_t *out
 
 /* ---- writes -------------------------------------------------------------------------- */
 
-qv_err dist_local_write(const qv_dist_coll *dc, uint8_t op, int64_t partition,
+qv_err dist_local_write(const qv_dist_coll *dc, uint8_t op, const dist_dest *to,
                         const qv_rowbatch *rows, uint64_t *affected, qv_error *err)
 {
     uint64_t n = rows->rows;
-    qv_err rc = op == DIST_INSERT   ? qv_coll_insert(dc->data, partition, rows, err)
-                : op == DIST_UPSERT ? qv_coll_upsert(dc->data, partition, rows, err)
-                                    : qv_coll_delete_keys(dc->data, rows, &n, err);
+    qv_err rc = op == DIST_DELETE ? qv_coll_delete_keys(dc->data, rows, &n, err)
+                : to->rows ? qv_coll_write_routed(dc->data, op == DIST_UPSERT, to->rows, rows, err)
+                : op == DIST_INSERT ? qv_coll_insert(dc->data, to->partition, rows, err)
+                                    : qv_coll_upsert(dc->data, to->partition, rows, err);
     if (affected && rc == QV_OK)
         *affected += n;
     return rc;
@@ -410,8 +411,8 @@ static void stripes_init(void)
 }
 
 /* Send a committed part to the shard's other live owners; returns how many made it durable. */
-static size_t replicate(const qv_dist_coll *dc, uint8_t op, int64_t partition, uint32_t shard,
-                        const qv_rowbatch *rows)
+static size_t replicate(const qv_dist_coll *dc, uint8_t op, const dist_dest *to,
+                        uint32_t shard, const qv_rowbatch *rows)
 {
     qv_cluster *c = dc->node->cluster;
     size_t owners[QV_CLUSTER_MAX_REPLICAS], n = qv_cluster_owners(c, dc->ci->id, shard, owners);
@@ -423,7 +424,7 @@ static size_t replicate(const qv_dist_coll *dc, uint8_t op, int64_t partition, u
     qv_buf body;
 
     qv_buf_init(&body);
-    dist_encode_write(&body, &t, op, partition, shard, rows);
+    dist_encode_write(&body, &t, op, to->partition, to->rows, shard, rows);
     for (size_t i = 0; i < n; i++) {
         qv_peer_state st;
         if (owners[i] == qv_cluster_self(c))
@@ -470,7 +471,7 @@ void dist_stripe(int64_t coll, uint32_t shard, bool lock)
         pthread_mutex_unlock(m);
 }
 
-qv_err dist_primary_write(const qv_dist_coll *dc, uint8_t op, int64_t partition,
+qv_err dist_primary_write(const qv_dist_coll *dc, uint8_t op, const dist_dest *to,
                           uint32_t shard, const qv_rowbatch *rows, uint64_t *affected,
                           qv_error *err)
 {
@@ -479,8 +480,8 @@ qv_err dist_primary_write(const qv_dist_coll *dc, uint8_t op, int64_t partition,
     qv_err rc;
 
     dist_stripe(dc->ci->id, shard, true); /* one order of the shard's writes on every owner */
-    rc = dist_local_write(dc, op, partition, rows, affected, err);
-    durable = rc == QV_OK ? 1 + replicate(dc, op, partition, shard, rows) : 0;
+    rc = dist_local_write(dc, op, to, rows, affected, err);
+    durable = rc == QV_OK ? 1 + replicate(dc, op, to, shard, rows) : 0;
     dist_stripe(dc->ci->id, shard, false);
     if (rc == QV_OK && durable < qv_cluster_write_quorum(c))
         rc = qv_error_set(err, QV_EUNAVAIL,
@@ -508,9 +509,11 @@ static uint32_t shard_of(const qv_collection_info *ci, const qv_rowbatch *b, siz
     return (uint32_t)(h % (uint64_t)ci->shards_num);
 }
 
-/* Rows of b in shard s, into part (initialised here). */
-static qv_err shard_part(const qv_collection_info *ci, const qv_rowbatch *b, uint32_t s,
-                         qv_rowbatch *part, qv_error *err)
+/* Rows of b in shard s, into part (initialised here), and with row_parts their
+ * partitions into *part_parts (owned). */
+static qv_err shard_part(const qv_collection_info *ci, const qv_rowbatch *b,
+                         const int64_t *row_parts, uint32_t s, qv_rowbatch *part,
+                         int64_t **part_parts, qv_error *err)
 {
     uint32_t *idx = qv_malloc((b->rows + 1) * sizeof *idx);
     size_t n = 0;
@@ -524,13 +527,19 @@ static qv_err shard_part(const qv_collection_info *ci, const qv_rowbatch *b, uin
         if (shard_of(ci, b, i) == s)
             idx[n++] = (uint32_t)i;
     rc = n ? qv_rowbatch_append_rows(part, b, idx, n, err) : QV_OK;
+    if (rc == QV_OK && row_parts && n) {
+        if (!(*part_parts = qv_malloc(n * sizeof **part_parts)))
+            rc = qv_error_set(err, QV_ENOMEM, "out of memory");
+        for (size_t j = 0; rc == QV_OK && j < n; j++)
+            (*part_parts)[j] = row_parts[idx[j]];
+    }
     qv_free(idx);
     return rc;
 }
 
 /* Send each shard's part to its primary (this node's parts committed here meanwhile). */
 static qv_err route_parts(const qv_dist_coll *dc, uint8_t op, int64_t partition,
-                          qv_rowbatch *parts, qv_error *err)
+                          qv_rowbatch *parts, int64_t *const *part_parts, qv_error *err)
 {
     qv_cluster *c = dc->node->cluster;
     qv_peer_call calls[64];
@@ -550,17 +559,19 @@ static qv_err route_parts(const qv_dist_coll *dc, uint8_t op, int64_t partition,
             break;
         }
         qv_buf_init(&bodies[n]);
-        dist_encode_write(&bodies[n], &t, op, partition, s, &parts[s]);
+        dist_encode_write(&bodies[n], &t, op, partition, part_parts[s], s, &parts[s]);
         shard_of_call[n] = s;
         calls[n] = (qv_peer_call){.peer = p, .method = "POST", .path = "/internal/v1/write",
                                   .body = bodies[n].data, .len = bodies[n].len};
         n++;
     }
     batch = qv_cluster_call_begin(c, calls, n, qv_cluster_timeout_ms(c));
-    for (uint32_t s = 0; s < (uint32_t)dc->ci->shards_num && rc == QV_OK; s++)
+    for (uint32_t s = 0; s < (uint32_t)dc->ci->shards_num && rc == QV_OK; s++) {
+        dist_dest to = {partition, part_parts[s]};
         if (parts[s].rows && dist_primary(c, dc->ci->id, s, 0) == qv_cluster_self(c) &&
-            (rc = dist_primary_write(dc, op, partition, s, &parts[s], NULL, err)) == QV_OK)
+            (rc = dist_primary_write(dc, op, &to, s, &parts[s], NULL, err)) == QV_OK)
             qv_rowbatch_clear(&parts[s]);
+    }
     qv_cluster_call_end(batch);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].ok && calls[i].status == 200)
@@ -574,23 +585,25 @@ static qv_err route_parts(const qv_dist_coll *dc, uint8_t op, int64_t partition,
 }
 
 qv_err qv_dist_write(const qv_dist_coll *dc, bool upsert, int64_t partition_id,
-                     const qv_rowbatch *rows, qv_error *err)
+                     const int64_t *row_parts, const qv_rowbatch *rows, qv_error *err)
 {
     uint8_t op = upsert ? DIST_UPSERT : DIST_INSERT;
+    dist_dest to = {partition_id, row_parts};
     qv_rowbatch parts[64];
+    int64_t *part_parts[64] = {0};
     size_t nshards = (size_t)dc->ci->shards_num;
     qv_err rc = QV_OK;
 
     if (!dc->node->cluster)
-        return dist_local_write(dc, op, partition_id, rows, NULL, err);
+        return dist_local_write(dc, op, &to, rows, NULL, err);
     memset(parts, 0, sizeof parts);
     for (uint32_t s = 0; s < nshards && rc == QV_OK; s++)
-        rc = shard_part(dc->ci, rows, s, &parts[s], err);
+        rc = shard_part(dc->ci, rows, row_parts, s, &parts[s], &part_parts[s], err);
     /* a part whose primary did not answer goes to the next owner (at most R tries) */
     for (size_t attempt = 0; rc == QV_OK && attempt < qv_cluster_replication(dc->node->cluster);
          attempt++) {
         bool left = false;
-        if ((rc = route_parts(dc, op, partition_id, parts, err)) != QV_OK)
+        if ((rc = route_parts(dc, op, partition_id, parts, part_parts, err)) != QV_OK)
             break;
         for (size_t s = 0; s < nshards; s++)
             left |= parts[s].rows > 0;
@@ -599,8 +612,10 @@ qv_err qv_dist_write(const qv_dist_coll *dc, bool upsert, int64_t partition_id,
         if (attempt + 1 == qv_cluster_replication(dc->node->cluster))
             rc = qv_error_set(err, QV_EUNAVAIL, "no owner of some shards answered");
     }
-    for (size_t s = 0; s < nshards; s++)
+    for (size_t s = 0; s < nshards; s++) {
         qv_rowbatch_fini(&parts[s]);
+        qv_free(part_parts[s]);
+    }
     return rc;
 }
 
@@ -615,7 +630,8 @@ qv_err dist_delete_shard(const qv_dist_coll *dc, const qv_filter *f, const int64
     qv_err rc = qv_coll_query(dc->data, &dc->ci->schema, &q, &keys, NULL, err);
 
     if (rc == QV_OK && keys.rows)
-        rc = dist_primary_write(dc, DIST_DELETE, 0, shard, &keys, deleted, err);
+        rc = dist_primary_write(dc, DIST_DELETE, &(dist_dest){0, NULL}, shard, &keys, deleted,
+                                err);
     qv_rowbatch_fini(&keys);
     return rc;
 }

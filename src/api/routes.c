@@ -16,6 +16,8 @@
     {"POST", V2 path, api_##fn, QV_ROUTE_JSON | QV_ROUTE_DDL, QV_AUTH_OBJ_##obj, priv}
 #define POST_ALL(path, fn, obj, priv)                                                              \
     {"POST", V2 path, api_##fn, QV_ROUTE_JSON | QV_ROUTE_BROADCAST, QV_AUTH_OBJ_##obj, priv}
+#define LEADER(path, fn, obj, priv)                                                                \
+    {"POST", V2 path, api_##fn, QV_ROUTE_JSON | QV_ROUTE_LEADER, QV_AUTH_OBJ_##obj, priv}
 #define INTERNAL(method, path, fn)                                                                 \
     {method, "/internal/v1/" path, api_internal_##fn, QV_ROUTE_INTERNAL, QV_AUTH_OBJ_NONE, NULL}
 #define GET(path, fn) {"GET", path, api_##fn, QV_ROUTE_PUBLIC, QV_AUTH_OBJ_NONE, NULL}
@@ -88,10 +90,10 @@ static const qv_route routes[] = {
     POST("entities/hybrid_search", entity_hybrid_search, COLLECTION, "Search"),
     POST("entities/advanced_search", entity_hybrid_search, COLLECTION, "Search"),
 
-    POST("jobs/import/create", import_create, COLLECTION, "Import"),
-    POST("jobs/import/list", import_list, COLLECTION, "Import"),
-    POST("jobs/import/get_progress", import_describe, COLLECTION, "Import"),
-    POST("jobs/import/describe", import_describe, COLLECTION, "Import"),
+    LEADER("jobs/import/create", import_create, COLLECTION, "Import"),
+    LEADER("jobs/import/list", import_list, COLLECTION, "Import"),
+    LEADER("jobs/import/get_progress", import_describe, COLLECTION, "Import"),
+    LEADER("jobs/import/describe", import_describe, COLLECTION, "Import"),
 
     POST("users/create", user_create, GLOBAL, "CreateOwnership"),
     POST("users/list", user_list, GLOBAL, "SelectOwnership"),

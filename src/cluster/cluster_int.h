@@ -28,7 +28,10 @@ struct qv_cluster {
     bool allow_partial;
     bool self_ready;
     _Atomic uint64_t resyncs; /* catch-ups asked of this node (qv_cluster_resync) */
-    _Atomic uint64_t last_round_ms; /* CLOCK_REALTIME ms of the heartbeat's last round */
+    /* pause detection (heartbeat.c): CLOCK_MONOTONIC ms when the heartbeat thread last
+     * showed it runs, and whether it is inside the node's tick (which may take long) */
+    _Atomic uint64_t alive_ms;
+    _Atomic bool in_tick;
     char secret[256];
     char ca_file[512]; /* https:// peers are verified against it ("" : the system store) */
     pthread_t heartbeat;
@@ -38,6 +41,13 @@ struct qv_cluster {
     struct qv_metric *m_requests, *m_duration; /* peer,code and peer; NULL: none */
 };
 
-uint64_t cluster_now_ms(void); /* CLOCK_REALTIME */
+uint64_t cluster_now_ms(void);  /* CLOCK_REALTIME */
+uint64_t cluster_mono_ms(void); /* CLOCK_MONOTONIC: keeps running while the process is stopped */
+/* How long a ping waits: a peer silent this long is marked down and written without. */
+int cluster_ping_timeout_ms(const qv_cluster *c);
+/* Longest normal silence of the heartbeat thread outside the tick: one sleep, one ping
+ * round. A longer one means this process was stopped long enough for peers to write
+ * without it. */
+uint64_t cluster_pause_limit_ms(const qv_cluster *c);
 
 #endif

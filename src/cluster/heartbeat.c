@@ -53,8 +53,7 @@ static void ping_all(qv_cluster *c)
         n++;
     }
     pthread_mutex_unlock(&c->lock);
-    qv_cluster_call(c, calls, n, c->timeout_ms < c->heartbeat_ms * 2 ? c->timeout_ms
-                                                                      : c->heartbeat_ms * 2);
+    qv_cluster_call(c, calls, n, cluster_ping_timeout_ms(c));
     for (size_t i = 0; i < n; i++) {
         if (calls[i].ok && calls[i].status != 200)
             qv_cluster_mark(c, calls[i].peer, false); /* up, but not a peer of ours */
@@ -68,6 +67,22 @@ static void ping_all(qv_cluster *c)
     qv_peer_calls_fini(calls, n);
 }
 
+/* Was this thread silent for longer than a sleep and a ping round? Then the process was
+ * stopped (SIGSTOP, a stall) long enough for peers to mark it down and write without
+ * it: ask for a catch-up before showing it runs again, so no read in between trusts
+ * the local copies (qv_cluster_peer_state judges a silent thread the same way). */
+static void check_alive(qv_cluster *c)
+{
+    uint64_t now = cluster_mono_ms(), alive = atomic_load(&c->alive_ms);
+
+    if (alive && now > alive + cluster_pause_limit_ms(c)) {
+        qv_log_warn("cluster", "no heartbeat for %llu ms (was this process stopped?)",
+                    (unsigned long long)(now - alive));
+        qv_cluster_resync(c, "this process was paused");
+    }
+    atomic_store(&c->alive_ms, now);
+}
+
 static void *heartbeat_main(void *arg)
 {
     qv_cluster *c = arg;
@@ -76,10 +91,14 @@ static void *heartbeat_main(void *arg)
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
         pthread_mutex_unlock(&c->lock);
-        atomic_store(&c->last_round_ms, cluster_now_ms());
+        check_alive(c); /* after the sleep */
         ping_all(c);
+        check_alive(c); /* after a ping round */
+        atomic_store(&c->in_tick, true);
         if (c->tick)
             c->tick(c->tick_ctx);
+        atomic_store(&c->alive_ms, cluster_mono_ms());
+        atomic_store(&c->in_tick, false);
         pthread_mutex_lock(&c->lock);
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += c->heartbeat_ms / 1000;

@@ -16,6 +16,23 @@ uint64_t cluster_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t cluster_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int cluster_ping_timeout_ms(const qv_cluster *c)
+{
+    return c->timeout_ms < c->heartbeat_ms * 2 ? c->timeout_ms : c->heartbeat_ms * 2;
+}
+
+uint64_t cluster_pause_limit_ms(const qv_cluster *c)
+{
+    return (uint64_t)c->heartbeat_ms + (uint64_t)cluster_ping_timeout_ms(c);
+}
+
 static uint64_t splitmix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -171,11 +188,15 @@ void qv_cluster_peer_state(qv_cluster *c, size_t i, qv_peer_state *out)
     pthread_mutex_lock(&c->lock);
     *out = c->peers[i].state;
     if (i == c->self) {
-        uint64_t now = cluster_now_ms(), round = atomic_load(&c->last_round_ms);
+        uint64_t now = cluster_mono_ms(), alive = atomic_load(&c->alive_ms);
+        uint64_t limit = atomic_load(&c->in_tick) ? (uint64_t)c->timeout_ms + 1000
+                                                  : cluster_pause_limit_ms(c);
         out->live = true;
-        /* a stale heartbeat means this process was stopped: peers wrote without us */
-        out->ready = c->self_ready && (!round || now <= round + (uint64_t)c->timeout_ms + 1000);
-        out->last_ok_ms = now;
+        /* a silent heartbeat thread means this process was stopped and peers may have
+         * written without us: not ready, even before the heartbeat thread runs again
+         * and asks for a catch-up (heartbeat.c) */
+        out->ready = c->self_ready && (!alive || now <= alive + limit);
+        out->last_ok_ms = cluster_now_ms();
     }
     pthread_mutex_unlock(&c->lock);
 }

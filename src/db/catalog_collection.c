@@ -4,6 +4,7 @@
 
 #include "db/catalog_db.h"
 #include "quiver/alloc.h"
+#include "quiver/scalar_index.h"
 
 #define NOCOLL_FMT "can't find collection[database=%s][collection=%s]"
 
@@ -467,6 +468,13 @@ static bool index_same(const qv_index_def *a, const qv_index_def *b)
     return true;
 }
 
+static bool json_paths_differ(const qv_index_def *a, const qv_index_def *b)
+{
+    const char *pa = qv_kvlist_get(&a->params, "json_path");
+    const char *pb = qv_kvlist_get(&b->params, "json_path");
+    return pa && pb && strcmp(pa, pb) != 0;
+}
+
 static qv_err index_add(cat_state *s, const char *db, const char *coll, const qv_index_def *def,
                         qv_error *err)
 {
@@ -476,15 +484,24 @@ static qv_err index_add(cat_state *s, const char *db, const char *coll, const qv
 
     if (rc != QV_OK)
         return rc;
+    size_t scalar = 0;
+
     for (size_t i = 0; i < ci->index_count; i++) {
         const qv_index_def *x = &ci->indexes[i];
+        scalar += !*x->metric_type;
         if (strcmp(x->field, def->field) != 0 && strcmp(x->name, def->name) != 0)
             continue;
+        if (strcmp(x->name, def->name) != 0 && json_paths_differ(x, def))
+            continue; /* a JSON field may have one index per path */
         if (strcmp(x->name, def->name) == 0 && index_same(x, def))
             return QV_OK; /* Milvus: the same index again succeeds */
         return qv_error_set(err, QV_EUNEXPECTED,
                             "CreateIndex failed: at most one distinct index is allowed per field");
     }
+    if (!*def->metric_type && scalar >= QV_MAX_SCALAR_INDEXES)
+        return qv_error_set(err, QV_EINVAL,
+                            "a collection has at most %d scalar indexes: invalid parameter",
+                            QV_MAX_SCALAR_INDEXES);
     if (!(items = qv_reallocarray(ci->indexes, ci->index_count + 1, sizeof *items)))
         return qv_error_set(err, QV_ENOMEM, "out of memory");
     ci->indexes = items;

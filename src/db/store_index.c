@@ -18,7 +18,7 @@
  *
  * File: <collection dir>/index-<definition id>-<segment id>.qvi =
  *   "QVIF" | u32 CRC32C(payload) | u64 payload length | u64 segment id |
- *   payload (qv_index_serialize). */
+ *   payload (qv_index_serialize; for scalar indexes, store_sindex.c, qv_sindex_serialize). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,59 +33,93 @@
 #define BUILD_QUIET_MS 300
 #define MAX_INDEX_FILE_BYTES ((size_t)8 << 30)
 
-static void index_path(const qv_coll_data *c, const index_slot *sl, uint64_t seg_id, char *buf,
+static void index_path(const qv_coll_data *c, int64_t def_id, uint64_t seg_id, char *buf,
                        size_t cap)
 {
-    snprintf(buf, cap, "%s/index-%lld-%llu.qvi", c->dir, (long long)sl->def_id,
+    snprintf(buf, cap, "%s/index-%lld-%llu.qvi", c->dir, (long long)def_id,
              (unsigned long long)seg_id);
 }
 
 /* ---- files --------------------------------------------------------------------------- */
 
+void store_index_file_begin(qv_buf *b, uint64_t seg_id)
+{
+    qv_buf_init(b);
+    qv_buf_put(b, "QVIF", 4);
+    qv_buf_put_u32(b, 0);
+    qv_buf_put_u64(b, 0);
+    qv_buf_put_u64(b, seg_id);
+}
+
+qv_err store_index_file_write(qv_coll_data *c, int64_t def_id, uint64_t seg_id, qv_buf *b,
+                              qv_error *err)
+{
+    char path[4096];
+    qv_err rc;
+
+    if ((rc = qv_buf_status(b, err)) != QV_OK)
+        return rc;
+    qv_store_le32(b->data + 4, qv_crc32c(0, b->data + 24, b->len - 24));
+    qv_store_le64(b->data + 8, b->len - 24);
+    index_path(c, def_id, seg_id, path, sizeof path);
+    return qv_io_write_file_atomic(c->store->io, path, b->data, b->len, err);
+}
+
 static qv_err save_index(qv_coll_data *c, const index_slot *sl, uint64_t seg_id,
                          const qv_index *ix, qv_error *err)
 {
-    char path[4096];
     qv_buf b;
     qv_err rc;
 
-    qv_buf_init(&b);
-    qv_buf_put(&b, "QVIF", 4);
-    qv_buf_put_u32(&b, 0);
-    qv_buf_put_u64(&b, 0);
-    qv_buf_put_u64(&b, seg_id);
-    if ((rc = qv_index_serialize(ix, &b, err)) == QV_OK && (rc = qv_buf_status(&b, err)) == QV_OK) {
-        qv_store_le32(b.data + 4, qv_crc32c(0, b.data + 24, b.len - 24));
-        qv_store_le64(b.data + 8, b.len - 24);
-        index_path(c, sl, seg_id, path, sizeof path);
-        rc = qv_io_write_file_atomic(c->store->io, path, b.data, b.len, err);
-    }
+    store_index_file_begin(&b, seg_id);
+    if ((rc = qv_index_serialize(ix, &b, err)) == QV_OK)
+        rc = store_index_file_write(c, sl->def_id, seg_id, &b, err);
     qv_buf_fini(&b);
     return rc;
+}
+
+bool store_index_file_read(qv_coll_data *c, int64_t def_id, const segment *g, void **data,
+                           const uint8_t **payload, size_t *plen, char *path, size_t cap)
+{
+    size_t len = 0;
+    qv_error err = {0};
+    const uint8_t *p;
+
+    *data = NULL;
+    index_path(c, def_id, g->id, path, cap);
+    if (store_s3_fetch(c->store, path, false, 0, &err) != QV_OK) /* evicted or restored */
+        qv_log_warn("index", "%s, rebuilding", err.msg);
+    if (qv_io_read_file(c->store->io, path, MAX_INDEX_FILE_BYTES, data, &len, &err) != QV_OK)
+        return false;
+    p = *data;
+    if (len < 24 || memcmp(p, "QVIF", 4) || qv_load_le64(p + 8) != len - 24 ||
+        qv_crc32c(0, p + 24, len - 24) != qv_load_le32(p + 4))
+        qv_log_warn("index", "%s: checksum mismatch, rebuilding", path);
+    else if (qv_load_le64(p + 16) != g->id)
+        qv_log_warn("index", "%s: belongs to another segment, rebuilding", path);
+    else {
+        *payload = p + 24;
+        *plen = len - 24;
+        return true;
+    }
+    qv_free(*data);
+    *data = NULL;
+    return false;
 }
 
 /* The saved index of (slot, segment) if it exists, checks out and fits the segment. */
 static qv_index *load_index(qv_coll_data *c, const index_slot *sl, const segment *g)
 {
     char path[4096];
-    void *data = NULL;
-    size_t len = 0;
+    void *data;
+    const uint8_t *p;
+    size_t len;
     qv_index *ix = NULL;
     qv_error err = {0};
-    const uint8_t *p;
 
-    index_path(c, sl, g->id, path, sizeof path);
-    if (store_s3_fetch(c->store, path, false, 0, &err) != QV_OK) /* evicted or restored */
-        qv_log_warn("index", "%s, rebuilding", err.msg);
-    if (qv_io_read_file(c->store->io, path, MAX_INDEX_FILE_BYTES, &data, &len, &err) != QV_OK)
+    if (!store_index_file_read(c, sl->def_id, g, &data, &p, &len, path, sizeof path))
         return NULL;
-    p = data;
-    if (len < 24 || memcmp(p, "QVIF", 4) || qv_load_le64(p + 8) != len - 24 ||
-        qv_crc32c(0, p + 24, len - 24) != qv_load_le32(p + 4))
-        qv_log_warn("index", "%s: checksum mismatch, rebuilding", path);
-    else if (qv_load_le64(p + 16) != g->id)
-        qv_log_warn("index", "%s: belongs to another segment, rebuilding", path);
-    else if (qv_index_deserialize(p + 24, len - 24, &ix, &err) != QV_OK)
+    if (qv_index_deserialize(p, len, &ix, &err) != QV_OK)
         qv_log_warn("index", "%s: %s, rebuilding", path, err.msg);
     else if (qv_index_rows(ix) > g->rows) {
         qv_log_warn("index", "%s covers %zu rows but the segment has %zu, rebuilding", path,
@@ -155,6 +189,7 @@ void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci)
             used++;
             same &= slot_current(c, ci, k);
         }
+    same &= store_sindex_current(c, ci, &used);
     if (same && used == ci->index_count)
         return; /* the common case: nothing changed, no lock taken */
     for (size_t si = 0; si < c->nshards; si++)
@@ -170,6 +205,7 @@ void store_sync_indexes(qv_coll_data *c, const qv_collection_info *ci)
         if (!have && f && qv_type_is_vector(f->type))
             add_slot(c, &ci->indexes[i], f, (size_t)(f - c->schema.fields));
     }
+    store_sindex_resync(c, ci);
     for (size_t si = c->nshards; si-- > 0;)
         pthread_rwlock_unlock(&c->shards[si].lock);
 }
@@ -181,6 +217,7 @@ void store_free_segment_indexes(segment *g)
         g->idx[k] = NULL;
         g->tried[k] = 0;
     }
+    store_sindex_free_segment(g);
 }
 
 /* ---- building -------------------------------------------------------------------------- */
@@ -331,6 +368,7 @@ static void build_pass(qv_store *s)
                     build_one(c, si, id, k);
             }
         }
+        store_sindex_build_pass(c);
     }
     store_release_collections(colls, n);
 }
@@ -390,6 +428,8 @@ void qv_coll_index_progress(qv_coll_data *c, size_t field, uint64_t shard_mask,
                             uint64_t *indexed, uint64_t *total)
 {
     *indexed = *total = 0;
+    if (store_sindex_progress(c, field, shard_mask, indexed, total))
+        return;
     for (size_t si = 0; si < c->nshards; si++) {
         shard *sh = &c->shards[si];
         if (shard_mask && !(shard_mask >> si & 1))

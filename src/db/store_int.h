@@ -8,6 +8,7 @@
 
 #include "db/pkmap.h"
 #include "quiver/index.h"
+#include "quiver/scalar_index.h"
 #include "quiver/store.h"
 #include "quiver/wal.h"
 
@@ -39,6 +40,8 @@ typedef struct segment {
     qv_index *idx[QV_MAX_VECTOR_FIELDS]; /* per index slot: covers local rows [0, n) */
     size_t tried[QV_MAX_VECTOR_FIELDS];  /* rows of the last build that yielded no index
                                             (too few to train: searched exactly) */
+    qv_sindex *sidx[QV_MAX_SCALAR_INDEXES]; /* per scalar slot; sealed segments only */
+    bool sfailed[QV_MAX_SCALAR_INDEXES];    /* its build failed: not retried */
 } segment;
 
 typedef struct shard {
@@ -57,6 +60,16 @@ typedef struct shard {
     struct store_bm25 *bm25; /* BM25 statistics of the live rows (store_bm25.c); NULL: none */
 } shard;
 
+/* A scalar index definition (store_sindex.c), mirrored from the catalog. */
+typedef struct sindex_slot {
+    bool used;
+    int64_t def_id;
+    size_t field;
+    qv_sindex_spec spec;
+    char path[256]; /* qv_sindex_path_text of spec's JSON path */
+    size_t path_len;
+} sindex_slot;
+
 /* An index definition on a vector field, mirrored from the catalog. */
 typedef struct index_slot {
     bool used;
@@ -73,6 +86,7 @@ struct qv_coll_data {
     size_t nshards;
     shard *shards;
     index_slot slots[QV_MAX_VECTOR_FIELDS]; /* guarded by every shard's lock (write: all) */
+    sindex_slot sslots[QV_MAX_SCALAR_INDEXES]; /* likewise */
     qv_wal *wal;
     /* apply order = WAL order: each writer takes a ticket when it appends and applies
      * when apply_ticket reaches it (after its fsync) */
@@ -126,6 +140,44 @@ qv_err store_builder_start(qv_store *s, qv_error *err);
 /* Stop the builder, waiting at most timeout_ms; false if it is still busy (a build). */
 bool store_builder_stop(qv_store *s, int timeout_ms);
 void store_free_segment_indexes(segment *g);
+/* Index files (index-<def>-<segment>.qvi): begin a buffer with the envelope header,
+ * append the payload, write it atomically; read one back (false: absent or damaged,
+ * logged; *data to qv_free when true). */
+void store_index_file_begin(qv_buf *b, uint64_t seg_id);
+qv_err store_index_file_write(qv_coll_data *c, int64_t def_id, uint64_t seg_id, qv_buf *b,
+                              qv_error *err);
+bool store_index_file_read(qv_coll_data *c, int64_t def_id, const segment *g, void **data,
+                           const uint8_t **payload, size_t *plen, char *path, size_t cap);
+
+/* store_sindex.c: scalar index slots (under every shard's write lock: resync), their
+ * builds on sealed segments, progress, liveness of definitions, and the filter answers
+ * of a window. */
+bool store_sindex_current(const qv_coll_data *c, const qv_collection_info *ci, size_t *used);
+void store_sindex_resync(qv_coll_data *c, const qv_collection_info *ci);
+void store_sindex_free_segment(segment *g);
+void store_sindex_build_pass(qv_coll_data *c);
+/* Progress of the scalar index on field; false when the field has none. */
+bool store_sindex_progress(qv_coll_data *c, size_t field, uint64_t shard_mask,
+                           uint64_t *indexed, uint64_t *total);
+/* Definition ids of every index slot, vector and scalar (read lock of shard 0 held). */
+size_t store_index_defs(const qv_coll_data *c, int64_t *out, size_t cap);
+
+/* The scalar-index answers for filter windows of one shard, computed once per segment. */
+typedef struct store_pre {
+    const qv_filter *filter;
+    uint64_t seg_id;
+    bool have;
+    qv_filter_pre *pre;
+} store_pre;
+/* Rows of the filter window at first (a multiple of 64): at most max, ending at the
+ * 64-row word of a segment boundary so that windows lie within one segment. */
+size_t store_window_rows(const shard *sh, size_t first, size_t max);
+/* Point fb at the answers for rows [first, first + fb->rows) of sh when they lie in one
+ * segment with scalar indexes (shard read lock held). */
+qv_err store_pre_window(const qv_coll_data *c, const shard *sh, store_pre *sp, size_t first,
+                        qv_filter_batch *fb, qv_error *err);
+void store_pre_fini(store_pre *sp);
+
 /* Rows of segment g searched through slot k without a brute-force tail. */
 size_t store_covered_rows(const qv_coll_data *c, const segment *g, size_t k);
 

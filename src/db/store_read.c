@@ -45,19 +45,21 @@ static bool in_partitions(const qv_query_opts *o, int64_t part)
 
 /* Collect the live matching rows of one shard (read lock held); rows written at or
  * before cutoff have expired (store_row_expired). */
-static qv_err scan_shard(const shard *sh, uint32_t si, const qv_query_opts *o, uint64_t cutoff,
-                         hits *out, uint64_t *count, uint64_t *bits, qv_column *cols,
-                         qv_error *err)
+static qv_err scan_shard(const qv_coll_data *c, uint32_t si, const qv_query_opts *o,
+                         uint64_t cutoff, hits *out, uint64_t *count, uint64_t *bits,
+                         qv_column *cols, store_pre *sp, qv_error *err)
 {
+    const shard *sh = &c->shards[si];
     qv_column dyn;
     qv_filter_batch fb;
     qv_err rc;
 
-    for (size_t first = 0; first < sh->rows.rows; first += WINDOW_ROWS) {
-        size_t n = sh->rows.rows - first < WINDOW_ROWS ? sh->rows.rows - first : WINDOW_ROWS;
+    for (size_t first = 0, n; first < sh->rows.rows; first += n) {
+        n = store_window_rows(sh, first, WINDOW_ROWS);
         if (o->filter && !qv_filter_matches_all(o->filter)) {
             qv_rowbatch_view(&sh->rows, first, n, cols, &dyn, &fb);
-            if ((rc = qv_filter_eval(o->filter, &fb, bits, err)) != QV_OK)
+            if ((rc = store_pre_window(c, sh, sp, first, &fb, err)) != QV_OK ||
+                (rc = qv_filter_eval(o->filter, &fb, bits, err)) != QV_OK)
                 return rc;
         } else {
             memset(bits, 0xff, qv_filter_words(n) * sizeof *bits);
@@ -122,6 +124,7 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
     uint64_t *bits = qv_malloc(qv_filter_words(WINDOW_ROWS) * sizeof *bits);
     qv_column *cols = qv_calloc(c->schema.field_count ? c->schema.field_count : 1, sizeof *cols);
     uint64_t cutoff = store_ttl_cutoff(c);
+    store_pre sp = {.filter = o->filter};
     hits h = {0};
     qv_err rc = QV_OK;
 
@@ -136,8 +139,8 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
     lock_all(c, true);
     for (size_t i = 0; i < c->nshards && rc == QV_OK; i++)
         if (!o->shard_mask || (o->shard_mask >> i & 1))
-            rc = scan_shard(&c->shards[i], (uint32_t)i, o, cutoff, &h,
-                            o->count_only ? count : NULL, bits, cols, err);
+            rc = scan_shard(c, (uint32_t)i, o, cutoff, &h, o->count_only ? count : NULL, bits,
+                            cols, &sp, err);
     if (rc == QV_OK && !o->count_only) {
         sort_coll = c;
         if (h.count) /* h.items is NULL without hits */
@@ -146,6 +149,7 @@ qv_err qv_coll_query(qv_coll_data *c, const qv_schema *s, const qv_query_opts *o
     }
     lock_all(c, false);
 done:
+    store_pre_fini(&sp);
     qv_free(h.items);
     qv_free(bits);
     qv_free(cols);

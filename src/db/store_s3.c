@@ -267,7 +267,7 @@ typedef struct coll_view {
     file_sig manifest_sig;
     seg_ref *segs;
     size_t nsegs;
-    int64_t defs[QV_MAX_VECTOR_FIELDS];
+    int64_t defs[QV_MAX_VECTOR_FIELDS + QV_MAX_SCALAR_INDEXES];
     size_t ndefs;
 } coll_view;
 
@@ -311,9 +311,7 @@ static qv_err view_open(store_s3 *o, qv_coll_data *c, coll_view *v, qv_error *er
         QV_OK)
         qv_error_prefix(err, "%s: ", path);
     pthread_rwlock_rdlock(&c->shards[0].lock); /* slots change under every shard's lock */
-    for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS; k++)
-        if (c->slots[k].used)
-            v->defs[v->ndefs++] = c->slots[k].def_id;
+    v->ndefs = store_index_defs(c, v->defs, sizeof v->defs / sizeof *v->defs);
     pthread_rwlock_unlock(&c->shards[0].lock);
     return rc;
 }

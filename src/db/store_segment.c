@@ -322,12 +322,15 @@ static bool segment_live(qv_coll_data *c, uint64_t id)
 
 static bool index_def_live(qv_coll_data *c, long long def)
 {
+    int64_t defs[QV_MAX_VECTOR_FIELDS + QV_MAX_SCALAR_INDEXES];
     bool live = false;
+    size_t n;
 
     pthread_rwlock_rdlock(&c->shards[0].lock); /* slots change under every shard's lock */
-    for (size_t k = 0; k < QV_MAX_VECTOR_FIELDS && !live; k++)
-        live = c->slots[k].used && c->slots[k].def_id == def;
+    n = store_index_defs(c, defs, sizeof defs / sizeof *defs);
     pthread_rwlock_unlock(&c->shards[0].lock);
+    for (size_t k = 0; k < n && !live; k++)
+        live = defs[k] == def;
     return live;
 }
 

@@ -144,6 +144,10 @@ qv_err qv_filter_compile(const qv_schema *schema, const char *expr, size_t expr_
             f->root = root;
         if ((rc = find_pk_values(&c)) != QV_OK)
             goto fail;
+        if (filter_index_prepare(f) != QV_OK) {
+            rc = qv_error_set(err, QV_ENOMEM, "out of memory compiling a filter");
+            goto fail;
+        }
     }
     *out = f;
     return QV_OK;

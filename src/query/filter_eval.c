@@ -185,6 +185,8 @@ static qv_err eval_pred(ectx *e, const fnode *n, pres *p)
 {
     qv_err rc;
 
+    if (filter_pre_answers(e, n))
+        return filter_eval_pre(e, n, p);
     switch (n->kind) {
     case N_CONST:
         return fill(e, p, n->c.kind == C_BOOL && n->c.b);

@@ -17,6 +17,7 @@
 
 #include "quiver/filter.h"
 #include "quiver/jsonb.h"
+#include "quiver/scalar_index.h"
 
 /* ---- arena ---------------------------------------------------------------------------- */
 
@@ -148,12 +149,7 @@ typedef enum fty {
 
 typedef enum cmode { CM_ONE, CM_ALL, CM_ANY } cmode;
 
-typedef struct pstep {
-    bool is_index;
-    int64_t index;
-    const char *key;
-    size_t klen;
-} pstep;
+typedef qv_json_step pstep; /* a JSON path step, as scalar indexes name them */
 
 /* Compiled like pattern: bytes with a kind per byte (0 literal, 1 any one char, 2 any
  * run) and a shape for the common fast cases. */
@@ -211,6 +207,7 @@ struct fnode {
     size_t nterms;
     uint32_t msm;
     const struct qv_analyzer *analyzer;
+    uint32_t pre_slot; /* 1 + position in plan->pre_nodes: a scalar index may answer it */
 };
 
 /* Per-field info kept by the plan (the schema is not retained). */
@@ -232,6 +229,8 @@ struct qv_filter {
     bool pk_only;
     struct qv_analyzer **analyzers; /* of text_match nodes; freed with the plan */
     size_t nanalyzers;
+    const fnode **pre_nodes; /* predicates a scalar index may answer (filter_index.c) */
+    size_t npre;
 };
 
 /* Parser/checker context. */
@@ -378,5 +377,10 @@ qv_err filter_eval_like(ectx *e, const fnode *n, pres *p);
 /* text_match (filter_text.c): check/compile the call n, and evaluate it. */
 qv_err filter_check_text_match(fctx *c, fnode **pn);
 qv_err filter_eval_text_match(ectx *e, const fnode *n, pres *p);
+/* Scalar indexes (filter_index.c): number the plan's indexable predicates after
+ * checking; whether the batch holds an index answer for n, and take it. */
+qv_err filter_index_prepare(qv_filter *f);
+bool filter_pre_answers(const ectx *e, const fnode *n);
+qv_err filter_eval_pre(ectx *e, const fnode *n, pres *p);
 
 #endif

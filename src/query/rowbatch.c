@@ -284,6 +284,8 @@ void qv_rowbatch_view(const qv_rowbatch *b, size_t first, size_t count, qv_colum
     out->cols = cols;
     out->col_count = b->ncols;
     out->dynamic = dynamic;
+    out->pre = NULL;
+    out->pre_offset = 0;
 }
 
 /* ---- binary encoding ------------------------------------------------------------------ */

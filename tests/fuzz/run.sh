@@ -10,7 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-20}
-targets=(rows filter jsonb wal segment)
+targets=(rows filter jsonb wal segment sindex)
 
 if ! command -v clang >/dev/null 2>&1; then
   echo "fuzz: clang is not installed (scripts/deps.sh test installs it)"

@@ -462,3 +462,95 @@ def test_other_vector_types_same_answers_as_a_single_node(cluster3, node_factory
                                                "filter": "id < 100"}).code == 0
         assert target.post("collections/flush", {"collectionName": "vt"}).code == 0
     same("after delete and flush")
+
+
+def test_import_jobs_on_a_cluster(cluster3):
+    """jobs/import/* run on the leader (a): a job created through b, followed through c
+    and listed through a imports its rows through the replicated write path, in several
+    routed batches; every node then counts them all. A malformed file imports nothing."""
+    a, b, c = cluster3["a"], cluster3["b"], cluster3["c"]
+    create(b)
+    imports = a.data_dir / "imports"
+    imports.mkdir()
+    (imports / "rows.json").write_text(json.dumps(rows(0, 25000)))
+    (imports / "bad.json").write_text(json.dumps([{"id": 1, "v": [1.0, 2.0], "tag": 1}]))
+
+    def run(path):
+        r = b.post("jobs/import/create", {"collectionName": "cc", "files": [[path]]})
+        assert r.code == 0, r
+        deadline = time.time() + 60
+        while True:
+            d = c.post("jobs/import/get_progress", {"jobId": r.data["jobId"]}).data
+            if d["state"] in ("Completed", "Failed"):
+                return r.data["jobId"], d
+            assert time.time() < deadline, d
+            time.sleep(0.1)
+
+    job, d = run("imports/rows.json")
+    assert d["state"] == "Completed" and d["importedRows"] == 25000, d
+    assert count(a) == count(b) == count(c) == 25000
+    listed = a.post("jobs/import/list", {"collectionName": "cc"}).data["records"]
+    assert job in [x["jobId"] for x in listed], listed
+    _, d = run("imports/bad.json")
+    assert d["state"] == "Failed" and "bad.json" in d["reason"], d
+    assert count(c) == 25000
+
+
+def test_partition_key_collection_on_a_cluster(cluster3):
+    """A partition-key collection through the cluster: a batch spanning many keys (and so
+    many hidden partitions and shards) is written through b as one message per shard; each
+    node then finds every key's rows in its partition, prunes by key, and a key's rows are
+    upserted and deleted together."""
+    a, b, c = cluster3["a"], cluster3["b"], cluster3["c"]
+    r = a.post("collections/create", {
+        "collectionName": "pk", "params": {"shardsNum": 3, "partitionsNum": 8},
+        "schema": {"fields": [
+            {"fieldName": "id", "dataType": "Int64", "isPrimary": True},
+            {"fieldName": "tenant", "dataType": "Int64", "isPartitionKey": True},
+            {"fieldName": "v", "dataType": "FloatVector", "elementTypeParams": {"dim": 8}}]},
+        "indexParams": [{"fieldName": "v", "metricType": "L2", "indexType": "FLAT"}]})
+    assert r.code == 0, r
+    data = [dict(row, tenant=row["id"] % 13) for row in rows(0, 1300)]
+    for row in data:
+        del row["tag"]
+    r = b.post("entities/insert", {"collectionName": "pk", "data": data})
+    assert r.code == 0 and r.data["insertCount"] == 1300, r
+    for node in (a, b, c):
+        for t in (0, 5, 12):
+            q = node.post("entities/query", {"collectionName": "pk", "filter": "tenant == %d" % t,
+                                             "outputFields": ["count(*)"]})
+            assert q.code == 0 and q.data[0]["count(*)"] == 100, (node.name, t, q)
+    up = [dict(row, v=[0.5] * 8) for row in data if row["tenant"] == 5]
+    assert c.post("entities/upsert", {"collectionName": "pk", "data": up}).code == 0
+    assert a.post("entities/delete", {"collectionName": "pk", "filter": "tenant == 12"}).code == 0
+    total = b.post("entities/query", {"collectionName": "pk", "outputFields": ["count(*)"]})
+    assert total.data[0]["count(*)"] == 1200, total
+    hits = a.post("entities/search", {"collectionName": "pk", "data": [[0.5] * 8], "limit": 5,
+                                      "filter": "tenant == 5"}).data
+    assert [h["distance"] for h in hits] == [0.0] * 5, hits
+
+
+def test_scalar_index_on_a_cluster(cluster3):
+    """A scalar index defined through one node is built by every owner for its sealed
+    segments and answers filters exactly through any node."""
+    a, b, c = cluster3["a"], cluster3["b"], cluster3["c"]
+    create(a)
+    r = b.post("indexes/create", {"collectionName": "cc", "indexParams": [
+        {"fieldName": "tag", "indexName": "tag_idx", "indexType": "STL_SORT"}]})
+    assert r.code == 0, r
+    insert(a, rows(0, 3000))
+    assert c.post("collections/flush", {"collectionName": "cc"}).code == 0
+    deadline = time.time() + 30
+    while True:
+        d = c.post("indexes/describe", {"collectionName": "cc", "indexName": "tag_idx"}).data[0]
+        if d["indexState"] == "Finished" and d["totalRows"] == 3000:
+            break
+        assert time.time() < deadline, d
+        time.sleep(0.2)
+    assert d["indexType"] == "STL_SORT" and d["indexedRows"] == 3000, d
+    for node in (a, b, c):
+        for expr, want in (("tag == 3", 300), ("tag < 2", 600), ("tag in [1, 9]", 600),
+                           ("tag != 3 and id < 100", 90)):
+            q = node.post("entities/query", {"collectionName": "cc", "filter": expr,
+                                             "outputFields": ["count(*)"]})
+            assert q.code == 0 and q.data[0]["count(*)"] == want, (node.name, expr, q)

@@ -2,7 +2,8 @@
 """Import jobs (jobs/import/create, list, get_progress, describe): JSON row-based files
 under the data directory become sealed segments without a WAL round trip; a malformed
 file fails the job naming the file and the line, and nothing of it is imported; paths
-may not leave the data directory; S3 sources are refused until S3 support exists."""
+may not leave the data directory; s3:// sources need S3 configured (test_s3.py imports
+from the bucket, test_cluster.py through a cluster)."""
 import json
 import os
 import struct
@@ -174,8 +175,8 @@ def test_paths_must_stay_under_the_data_dir(node):
                          ("in/missing.json", "not a file"),
                          ("in", "unsupported file type"),
                          ("in/ok.parquet", "unsupported file type"),
-                         ("s3://bucket/ok.json", "not supported yet"),
-                         ("minio://bucket/a/ok.json", "not supported yet")):
+                         ("s3://bucket/ok.json", "needs S3"),
+                         ("minio://bucket/a/ok.json", "not supported")):
         r = node.post("jobs/import/create", {"collectionName": name, "files": [[path]]})
         err(r, 2100, needle)
     # a symlink that stays inside is fine

@@ -158,15 +158,6 @@ def test_index_request_errors(shared_node):
     ok(n.post("indexes/drop", {"collectionName": c, "indexName": "nope"}))  # missing: fine
 
 
-@pytest.mark.xfail(strict=True, reason="scalar indexes (INVERTED, STL_SORT, BITMAP, Trie) are "
-                   "refused with 1100 'not supported yet'; Milvus accepts them (TS "
-                   "test_index_for_scalar_field)")
-def test_scalar_index(shared_node):
-    c = fresh(shared_node)
-    ok(create_index(shared_node, c, fieldName="n", indexName="n_idx",
-                    params={"index_type": "INVERTED"}))
-
-
 def test_dropped_index_leaves_data_searchable(node):
     """Deliberate deviation: Milvus refuses to drop the index of a loaded collection; Quiver
     drops it and searches the field exactly (the request must then name metricType)."""

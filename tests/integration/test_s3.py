@@ -11,6 +11,7 @@ restored from S3 (exactly what was sealed); S3 killed during writes and restarte
 go on, uploads catch up, a restore afterwards has every row); compaction and drops delete
 old objects only after the manifest without them is in S3; a cluster node that loses its
 disk restores its own objects, then catches up with its peer."""
+import json
 import os
 import pathlib
 import re
@@ -424,3 +425,30 @@ def test_cluster_node_restored_from_s3_then_caught_up(s3, node_factory):
     assert "restored the catalog" in b.log_text()
     c.settle()
     assert ids_of(b, "cl") == list(range(350))
+
+
+def test_import_from_the_bucket(s3, node_factory):
+    """jobs/import/create with s3://<bucket>/<key> reads the object with the node's S3
+    client; other buckets are refused; a missing object fails the job naming it."""
+    node = node_factory("imps3", env=s3_env(s3))
+    create(node, "imp")
+    rows = [{"id": i, "tag": "t%d" % i, "v": vec(i)} for i in range(300)]
+    r = requests.put("%s/%s/imports/rows.json" % (s3.url, BUCKET), data=json.dumps(rows),
+                     timeout=10)
+    assert r.status_code == 200, r.text
+
+    def job(path):
+        r = node.post("jobs/import/create", {"collectionName": "imp", "files": [[path]]})
+        assert r.code == 0, r
+        return wait_for("import " + path, lambda: (lambda d: d if d["state"] in (
+            "Completed", "Failed") else None)(node.post("jobs/import/describe", {
+                "jobId": r.data["jobId"]}).data))
+
+    d = job("s3://%s/imports/rows.json" % BUCKET)
+    assert d["state"] == "Completed" and d["importedRows"] == 300, d
+    assert ids_of(node, "imp") == list(range(300))
+    d = job("s3://%s/imports/missing.json" % BUCKET)
+    assert d["state"] == "Failed" and "imports/missing.json" in d["reason"], d
+    r = node.post("jobs/import/create", {"collectionName": "imp",
+                                         "files": [["s3://other-bucket/rows.json"]]})
+    assert r.code == 2100 and "configured bucket" in r.message, r

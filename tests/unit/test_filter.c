@@ -13,6 +13,7 @@
 #include "quiver/alloc.h"
 #include "quiver/filter.h"
 #include "quiver/jsonb.h"
+#include "quiver/scalar_index.h"
 #include "testutil.h"
 
 /* ---- schemas ------------------------------------------------------------------------- */
@@ -2344,6 +2345,114 @@ static int ref_pred(const xn *x, qv_jsonb row)
     }
 }
 
+static size_t n_indexed; /* expressions some index answered */
+
+/* ---- scalar indexes over the differential batch ---------------------------------------------
+ *
+ * Every indexable column gets an index (the JSON path j["p"] with one of the three casts,
+ * rotating), and each expression is evaluated again with the indexes' answers, over the
+ * whole batch and over a window starting at row 64: the result must not change. */
+
+typedef struct tindexes {
+    qv_sindex_spec spec[10];
+    qv_sindex *ix[10];
+    qv_filter_index fi[10];
+    char path[10][32];
+    size_t n;
+} tindexes;
+
+static void ti_build(tindexes *t, const qv_schema *s, const tbatch *b, int rotation)
+{
+    static const char *const casts[] = {"DOUBLE", "VARCHAR", "BOOL"};
+    static const int fields[] = {DF_A, DF_N, DF_X, DF_F, DF_S, DF_T, DF_ARR, DF_J, DF_J};
+    qv_error err;
+
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        const qv_field *f = &s->fields[fields[i]];
+        const qv_column *c = &b->cols[fields[i]];
+        bool json = f->type == QV_TYPE_JSON;
+        const char *path = !json ? NULL : i == 7 ? "j[\"p\"]" : "j['q'][0]";
+        qv_buf pt;
+        ck_assert_int_eq(qv_sindex_spec_parse("INVERTED", f->name, f->type, f->element_type,
+                                              false, path, json ? casts[rotation % 3] : NULL,
+                                              &t->spec[t->n], &err), QV_OK);
+        ck_assert_int_eq(qv_sindex_build(&t->spec[t->n], c->data, c->offsets, c->valid, b->rows,
+                                         &t->ix[t->n], &err), QV_OK);
+        qv_buf_init(&pt);
+        qv_sindex_path_text(t->spec[t->n].steps, t->spec[t->n].nsteps, &pt);
+        ck_assert_uint_lt(pt.len, sizeof t->path[0]);
+        memcpy(t->path[t->n], pt.data ? (const char *)pt.data : "", pt.len);
+        t->fi[t->n] = (qv_filter_index){(size_t)fields[i], t->path[t->n], pt.len, t->ix[t->n]};
+        qv_buf_fini(&pt);
+        t->n++;
+    }
+}
+
+static void ti_free(tindexes *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        qv_sindex_free(t->ix[i]);
+        qv_sindex_spec_fini(&t->spec[i]);
+    }
+    t->n = 0;
+}
+
+/* Rows [off, rows) of b as their own batch (off a multiple of 64). */
+static void window_of(const tbatch *b, size_t off, qv_column *cols, qv_column *dyn,
+                      qv_filter_batch *out)
+{
+    *out = b->b;
+    for (size_t i = 0; i < b->ncols; i++) {
+        cols[i] = b->cols[i];
+        if (cols[i].offsets)
+            cols[i].offsets += off;
+        else if (cols[i].data && !qv_type_is_vector(cols[i].type))
+            cols[i].data = (const uint8_t *)cols[i].data + off * type_width(cols[i].type);
+        if (cols[i].valid)
+            cols[i].valid += off / 64;
+    }
+    *dyn = b->dyn;
+    if (dyn->offsets)
+        dyn->offsets += off;
+    if (dyn->valid)
+        dyn->valid += off / 64;
+    out->cols = cols;
+    out->dynamic = b->b.dynamic ? dyn : NULL;
+    out->rows = b->rows - off;
+}
+
+/* f over b with the indexes' answers (whole batch, then from row 64) must equal want. */
+static void check_indexed(const qv_filter *f, const tbatch *b, const tindexes *t,
+                          const uint64_t *want, const char *expr)
+{
+    qv_filter_pre *pre = NULL;
+    qv_error err;
+    qv_filter_batch wb = b->b;
+    qv_column cols[16], dyn;
+    uint64_t *bits = calloc(qv_filter_words(b->rows) + 1, sizeof *bits);
+
+    ck_assert_int_eq(qv_filter_pre_compute(f, t->fi, t->n, b->rows, &pre, &err), QV_OK);
+    if (pre)
+        n_indexed++;
+    wb.pre = pre;
+    ck_assert_int_eq(qv_filter_eval(f, &wb, bits, &err), QV_OK);
+    for (size_t r = 0; r < b->rows; r++)
+        if ((bits[r / 64] >> (r % 64) & 1) != (want[r / 64] >> (r % 64) & 1))
+            ck_abort_msg("%s: row %zu differs with scalar indexes", expr, r);
+    if (b->rows > 64) {
+        window_of(b, 64, cols, &dyn, &wb);
+        wb.pre = pre;
+        wb.pre_offset = 64;
+        ck_assert_int_eq(qv_filter_eval(f, &wb, bits, &err), QV_OK);
+        for (size_t r = 64; r < b->rows; r++)
+            if ((bits[(r - 64) / 64] >> ((r - 64) % 64) & 1) != (want[r / 64] >> (r % 64) & 1))
+                ck_abort_msg("%s: row %zu differs with scalar indexes (window)", expr, r);
+    }
+    qv_filter_pre_free(pre);
+    free(bits);
+}
+
 START_TEST(test_differential)
 {
     const char *env = getenv("QV_TEST_SEED");
@@ -2355,6 +2464,7 @@ START_TEST(test_differential)
     char **rows = NULL;
     size_t nrows = 0, checked_rows = 0;
     sbuf sb = {0};
+    tindexes ti = {0};
     static const size_t sizes[] = {1, 7, 63, 64, 65, 128, 200, 257};
 
     printf("test_differential seed=%llu iterations=%d (QV_TEST_SEED / QV_DIFF_ITERS to change)\n",
@@ -2379,6 +2489,8 @@ START_TEST(test_differential)
             for (size_t r = 0; r < nrows; r++)
                 rows[r] = gen_row((int)r);
             tb_build(&db, &ds, (const char *const *)rows, nrows);
+            ti_free(&ti);
+            ti_build(&ti, &ds, &db, it / 40);
         }
         npool = 0;
         sb.n = 0;
@@ -2397,11 +2509,16 @@ START_TEST(test_differential)
                 ck_abort_msg("seed %llu iter %d: %s\nrow %zu %s: engine %d, reference %d",
                              (unsigned long long)seed, it, sb.p, r, rows[r], got, want);
         }
+        check_indexed(f, &db, &ti, bits, sb.p);
         checked_rows += nrows;
         free(bits);
         qv_filter_free(f);
     }
-    printf("test_differential: %d expressions, %zu row checks, all equal\n", iters, checked_rows);
+    printf("test_differential: %d expressions, %zu row checks, all equal; %zu used scalar "
+           "indexes\n",
+           iters, checked_rows, n_indexed);
+    ck_assert_uint_gt(n_indexed, (size_t)iters / 10);
+    ti_free(&ti);
     tb_free(&db);
     for (size_t r = 0; r < nrows; r++)
         free(rows[r]);

@@ -156,7 +156,8 @@ static size_t file_size(const char *path)
 static size_t record_offsets(const uint8_t *p, size_t len, size_t *offs, size_t max)
 {
     size_t n = 0;
-    for (size_t pos = 32; pos + 17 <= len && n < max; pos += 17 + qv_load_le32(p + pos))
+    for (size_t pos = 32; pos + 17 <= len && n < max;
+         pos += 17 + (qv_load_le32(p + pos) & 0x7fffffffu)) /* bit 31: batch start */
         offs[n++] = pos;
     return n;
 }
@@ -207,19 +208,20 @@ START_TEST(test_wal_framing_roundtrip)
     join(path, dir, FIRST_FILE);
     img = read_all(path, &len);
     ck_assert_mem_eq(img, "QVWAL\r\n\x1a", 8);
-    ck_assert_uint_eq(qv_load_le32(img + 8), 1);
+    ck_assert_uint_eq(qv_load_le32(img + 8), 2);
     ck_assert_uint_eq(qv_load_le32(img + 12), 32);
     ck_assert_uint_eq(qv_load_le64(img + 16), 1);
     ck_assert_uint_eq(qv_load_le32(img + 28), qv_crc32c(0, img, 28));
     size_t pos = 32;
     for (uint64_t k = 1; k <= 100; k++) {
-        uint32_t n = qv_load_le32(img + pos);
+        uint32_t raw = qv_load_le32(img + pos), n = raw & 0x7fffffffu;
         ck_assert_uint_eq(n, payload_len(k));
+        ck_assert_uint_eq(raw >> 31, k == 1); /* one write: only its first record marked */
         ck_assert_uint_eq(img[pos + 4], 1 + k % 200);
         ck_assert_uint_eq(qv_load_le64(img + pos + 5), k);
         b[0] = img[pos + 4];
         qv_store_le64(b + 1, k);
-        qv_store_le32(b + 9, n);
+        qv_store_le32(b + 9, raw);
         ck_assert_uint_eq(qv_load_le32(img + pos + 13),
                           qv_crc32c(qv_crc32c(0, b, 13), img + pos + 17, n));
         pos += 17 + n;
@@ -365,18 +367,25 @@ START_TEST(test_wal_group_commit_threads)
 END_TEST
 
 /* Ten records in one file; returns the file image and the last record's offset. */
-static uint8_t *make_ten(qv_io *io, const char *path, size_t *len, size_t *last_off)
+/* Ten records: one write (group commit) of all ten, or (separate) one write each. */
+static uint8_t *make_ten_as(qv_io *io, const char *path, size_t *len, size_t *last_off,
+                            bool separate)
 {
     size_t offs[16];
     qv_wal *w = wal_open_ok(io, tmpdir, 1 << 20, NULL);
     for (uint64_t k = 1; k <= 10; k++)
-        ck_assert_int_eq(append_key(w, k, false, NULL, NULL), QV_OK);
+        ck_assert_int_eq(append_key(w, k, separate, NULL, NULL), QV_OK);
     ck_assert_int_eq(qv_wal_sync(w, UINT64_MAX, NULL), QV_OK);
     qv_wal_close(w);
     uint8_t *img = read_all(path, len);
     ck_assert_uint_eq(record_offsets(img, *len, offs, 16), 10);
     *last_off = offs[9];
     return img;
+}
+
+static uint8_t *make_ten(qv_io *io, const char *path, size_t *len, size_t *last_off)
+{
+    return make_ten_as(io, path, len, last_off, false);
 }
 
 START_TEST(test_wal_torn_tail_every_offset)
@@ -467,7 +476,7 @@ START_TEST(test_wal_torn_file_header)
     collected_free(&c);
 
     /* a whole header of another version is not a torn one: refuse, delete nothing */
-    qv_store_le32(hdr + 8, 2);
+    qv_store_le32(hdr + 8, 3);
     qv_store_le64(hdr + 16, 7);
     qv_store_le32(hdr + 28, qv_crc32c(0, hdr, 28));
     snprintf(name, sizeof name, "wal-%020llu.log", 7ull);
@@ -510,6 +519,8 @@ START_TEST(test_wal_bitflip_in_last_record_is_torn)
 }
 END_TEST
 
+/* Damage in a record followed by a later write: that write was only made after the
+ * damaged one's fsync, so the damaged record was acknowledged: refuse to open. */
 START_TEST(test_wal_bitflip_in_middle_record_is_corrupt)
 {
     qv_io *io = test_open_io(_i);
@@ -518,7 +529,7 @@ START_TEST(test_wal_bitflip_in_middle_record_is_corrupt)
     qv_error e = {0};
 
     join(path, tmpdir, FIRST_FILE);
-    uint8_t *img = make_ten(io, path, &len, &last);
+    uint8_t *img = make_ten_as(io, path, &len, &last, true);
     record_offsets(img, len, offs, 16);
     size_t mid = offs[4], mid_end = offs[5];
     snprintf(off_s, sizeof off_s, "offset %zu", mid);
@@ -537,6 +548,94 @@ START_TEST(test_wal_bitflip_in_middle_record_is_corrupt)
     /* valid again once repaired by hand */
     write_all(path, img, len);
     ck_assert_int_eq(wal_open_rc(io, tmpdir, NULL, &e), QV_OK);
+    free(img);
+    qv_io_free(io);
+}
+END_TEST
+
+/* A crash while the last write's pages were persisted out of order: a hole, then intact
+ * records of that same never-acknowledged write. A torn tail, cut at the hole. */
+START_TEST(test_wal_hole_in_last_write_is_torn)
+{
+    qv_io *io = test_open_io(_i);
+    char path[PATH_MAX];
+    size_t len, last, offs[16];
+    qv_wal_counters st;
+
+    join(path, tmpdir, FIRST_FILE);
+    uint8_t *img = make_ten(io, path, &len, &last); /* one write of ten records */
+    record_offsets(img, len, offs, 16);
+    for (size_t victim = 1; victim < 9; victim++) {
+        collected c = {0};
+        size_t end = offs[victim + 1];
+        uint8_t *copy = malloc(len);
+        memcpy(copy, img, len);
+        memset(copy + offs[victim], 0, end - offs[victim]); /* a page never written */
+        write_all(path, copy, len);
+        qv_wal *w = wal_open_ok(io, tmpdir, 1 << 20, &c);
+        ck_assert_uint_eq(c.n, victim);
+        qv_wal_stats(w, &st);
+        ck_assert_uint_eq(st.torn_tails_repaired, 1);
+        ck_assert_uint_eq(qv_wal_last_lsn(w), victim);
+        qv_wal_close(w);
+        collected_free(&c);
+        ck_assert_uint_eq(file_size(path), offs[victim]);
+        free(copy);
+    }
+    /* the same hole in the first of two writes is corruption */
+    {
+        qv_error e = {0};
+        qv_wal *w;
+        write_all(path, img, len);
+        w = wal_open_ok(io, tmpdir, 1 << 20, NULL);
+        ck_assert_int_eq(append_key(w, 11, true, NULL, NULL), QV_OK);
+        qv_wal_close(w);
+        free(img);
+        img = read_all(path, &len);
+        memset(img + offs[4], 0, offs[5] - offs[4]);
+        write_all(path, img, len);
+        ck_assert_int_eq(wal_open_rc(io, tmpdir, NULL, &e), QV_ECORRUPT);
+        ck_assert_ptr_nonnull(strstr(e.msg, "later write"));
+    }
+    free(img);
+    qv_io_free(io);
+}
+END_TEST
+
+/* Files written before batch marks (version 1) are read, with the old rule: any valid
+ * record after damage means corruption. */
+START_TEST(test_wal_version1_file)
+{
+    qv_io *io = test_open_io(_i);
+    char path[PATH_MAX];
+    size_t len, last, offs[16];
+    qv_error e = {0};
+    collected c = {0};
+
+    join(path, tmpdir, FIRST_FILE);
+    uint8_t *img = make_ten(io, path, &len, &last);
+    record_offsets(img, len, offs, 16);
+    /* rewrite as version 1: header version, no marks (CRCs recomputed) */
+    qv_store_le32(img + 8, 1);
+    qv_store_le32(img + 28, qv_crc32c(0, img, 28));
+    for (size_t i = 0; i < 10; i++) {
+        uint8_t *r = img + offs[i], b[13];
+        uint32_t n = qv_load_le32(r) & 0x7fffffffu;
+        qv_store_le32(r, n);
+        b[0] = r[4];
+        memcpy(b + 1, r + 5, 8);
+        qv_store_le32(b + 9, n);
+        qv_store_le32(r + 13, qv_crc32c(qv_crc32c(0, b, 13), r + 17, n));
+    }
+    write_all(path, img, len);
+    qv_wal *w = wal_open_ok(io, tmpdir, 1 << 20, &c);
+    ck_assert_uint_eq(c.n, 10);
+    qv_wal_close(w);
+    collected_free(&c);
+    write_all(path, img, len);
+    img[offs[4] + 20] ^= 1;
+    write_all(path, img, len);
+    ck_assert_int_eq(wal_open_rc(io, tmpdir, NULL, &e), QV_ECORRUPT);
     free(img);
     qv_io_free(io);
 }
@@ -859,6 +958,8 @@ int main(void)
     tcase_add_loop_test(tc, test_wal_bitflip_in_last_record_is_torn, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_bitflip_in_middle_record_is_corrupt, 0,
                         QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_wal_hole_in_last_write_is_torn, 0, QV_IO_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_wal_version1_file, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_damage_in_older_file_is_corrupt, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_truncate_before, 0, QV_IO_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_wal_rejects_bad_input, 0, QV_IO_BACKEND_COUNT);

@@ -15,6 +15,7 @@
 
 typedef struct wal_rec_hdr {
     uint32_t len;
+    bool batch_first; /* version 2: the first record of a write (group commit) */
     uint8_t type;
     uint64_t lsn;
     uint32_t crc;
@@ -22,11 +23,14 @@ typedef struct wal_rec_hdr {
 
 /* wal_format.c */
 void wal_file_header_encode(uint8_t out[WAL_FILE_HDR_BYTES], uint64_t first_lsn);
-/* NULL if valid (first LSN in *first_lsn), else why not; *intact tells a
- * whole header of another version or size from a torn or damaged one. */
-const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn, bool *intact);
-/* Header and payload of one record into dst (WAL_REC_HDR_BYTES + len bytes). */
-void wal_record_encode(uint8_t *dst, uint8_t type, uint64_t lsn, const void *rec, uint32_t len);
+/* NULL if valid (first LSN in *first_lsn, format version in *version), else why not;
+ * *intact tells a whole header of another version or size from a torn or damaged one. */
+const char *wal_file_header_check(const uint8_t *p, uint64_t *first_lsn, uint32_t *version,
+                                  bool *intact);
+/* Header and payload of one record into dst (WAL_REC_HDR_BYTES + len bytes); batch_first
+ * marks the first record of a write. */
+void wal_record_encode(uint8_t *dst, uint8_t type, uint64_t lsn, const void *rec, uint32_t len,
+                       bool batch_first);
 void wal_record_header_decode(const uint8_t *p, wal_rec_hdr *h);
 uint32_t wal_record_crc(const wal_rec_hdr *h, const void *payload);
 void wal_file_name(char out[WAL_NAME_MAX], uint64_t first_lsn);

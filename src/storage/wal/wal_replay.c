@@ -28,6 +28,7 @@ typedef struct wal_reader {
     size_t cap;
     uint64_t base; /* buf holds file bytes [base, base + len) */
     size_t len;
+    uint32_t version; /* of the file's format */
 } wal_reader;
 
 typedef struct replay_state {
@@ -100,9 +101,10 @@ static qv_err rec_read(wal_reader *r, uint64_t pos, wal_rec_hdr *h, const uint8_
     return QV_OK;
 }
 
-/* Is there a valid record with LSN >= min_lsn anywhere in [from, size)? */
-static qv_err find_valid_after(wal_reader *r, uint64_t from, uint64_t min_lsn, bool *found,
-                               uint64_t *at, uint64_t *lsn, qv_error *err)
+/* Is there a valid record with LSN >= min_lsn anywhere in [from, size)? With
+ * batch_first, only one that starts a batch counts. */
+static qv_err find_valid_after(wal_reader *r, uint64_t from, uint64_t min_lsn, bool batch_first,
+                               bool *found, uint64_t *at, uint64_t *lsn, qv_error *err)
 {
     uint64_t max_lsn = min_lsn + (r->size - from) / WAL_REC_HDR_BYTES + 1;
     const uint8_t *p, *payload;
@@ -116,7 +118,7 @@ static qv_err find_valid_after(wal_reader *r, uint64_t from, uint64_t min_lsn, b
             return rc;
         wal_record_header_decode(p, &h);
         if (h.type == 0 || h.lsn < min_lsn || h.lsn > max_lsn ||
-            h.len > r->size - pos - WAL_REC_HDR_BYTES)
+            h.len > r->size - pos - WAL_REC_HDR_BYTES || (batch_first && !h.batch_first))
             continue; /* cheap filters before reading a payload */
         if ((rc = rec_read(r, pos, &h, &payload, &why, err)) != QV_OK)
             return rc;
@@ -146,7 +148,7 @@ static qv_err repair_torn_header(qv_wal *w, wal_reader *r, uint64_t name_lsn, co
     bool found;
     qv_err rc;
 
-    if ((rc = find_valid_after(r, 0, name_lsn, &found, &at, &lsn, err)) != QV_OK)
+    if ((rc = find_valid_after(r, 0, name_lsn, false, &found, &at, &lsn, err)) != QV_OK)
         return rc;
     if (found)
         return qv_error_set(err, QV_ECORRUPT,
@@ -168,7 +170,8 @@ static qv_err repair_torn_header(qv_wal *w, wal_reader *r, uint64_t name_lsn, co
     return QV_OK;
 }
 
-/* The newest file fails at pos: truncate it there unless valid records follow. */
+/* The newest file fails at pos: truncate it there unless a later batch (version 1: any
+ * valid record) follows, which proves the damaged one was fsynced (wal_format.c). */
 static qv_err repair_torn_tail(qv_wal *w, wal_reader *r, uint64_t pos, const char *why,
                                uint64_t expect, qv_error *err)
 {
@@ -176,12 +179,13 @@ static qv_err repair_torn_tail(qv_wal *w, wal_reader *r, uint64_t pos, const cha
     bool found;
     qv_err rc;
 
-    if ((rc = find_valid_after(r, pos + 1, expect, &found, &at, &lsn, err)) != QV_OK)
+    if ((rc = find_valid_after(r, pos + 1, expect, r->version >= 2, &found, &at, &lsn, err)) !=
+        QV_OK)
         return rc;
     if (found)
         return qv_error_set(err, QV_ECORRUPT,
                             "WAL file %s: %s at offset %llu (LSN %llu expected), but a valid "
-                            "record (LSN %llu) follows at offset %llu",
+                            "record (LSN %llu) of a later write follows at offset %llu",
                             r->path, why, (unsigned long long)pos, (unsigned long long)expect,
                             (unsigned long long)lsn, (unsigned long long)at);
     qv_log_warn("wal", "%s: torn tail at offset %llu (%s); truncating %llu bytes", r->path,
@@ -245,7 +249,7 @@ static qv_err recover_file(qv_wal *w, uint64_t name_lsn, bool newest, replay_sta
     } else {
         if ((rc = rd_get(&r, 0, WAL_FILE_HDR_BYTES, &p, err)) != QV_OK)
             goto done;
-        why = wal_file_header_check(p, &hdr_lsn, &intact);
+        why = wal_file_header_check(p, &hdr_lsn, &r.version, &intact);
     }
     if (why) {
         rc = newest && !intact

@@ -280,7 +280,9 @@ qv_err qv_wal_append(qv_wal *w, uint8_t type, const void *rec, size_t len, uint6
                             need);
     }
     lsn = w->next_lsn++;
-    wal_record_encode(w->pending.data + w->pending.len, type, lsn, rec, (uint32_t)len);
+    /* a flush writes all of pending at once: its first record starts a batch */
+    wal_record_encode(w->pending.data + w->pending.len, type, lsn, rec, (uint32_t)len,
+                      w->pending.len == 0);
     w->pending.len += need;
     w->st.appends++;
     w->st.append_bytes += len;
