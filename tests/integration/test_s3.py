@@ -129,7 +129,8 @@ def wait_for(what, fn, timeout=20):
         got = fn()
         if got:
             return got
-        assert time.monotonic() < deadline, "timed out waiting for " + what
+        assert time.monotonic() < deadline, "timed out waiting for %s (%s)" % (
+            what, UNSYNCED.get("why", "-"))
         time.sleep(0.05)
 
 
@@ -187,17 +188,24 @@ def local_files(node, node_id=NODE_ID):
     return out
 
 
+UNSYNCED = {}  # why synced() last said no, for the timeout message
+
+
 def synced(node, srv, node_id=NODE_ID):
     """Every local sealed file, manifest and the catalog are in S3, byte for byte."""
-    if metrics(node).get("quiver_s3_backlog_files", 1) != 0:
+    backlog = metrics(node).get("quiver_s3_backlog_files", 1)
+    if backlog != 0:
+        UNSYNCED["why"] = "backlog %s files" % backlog
         return False
     keys = srv.keys(node_id + "/")
     for key, path in local_files(node, node_id).items():
         try:
             data = path.read_bytes()
         except FileNotFoundError:  # replaced or evicted meanwhile
+            UNSYNCED["why"] = "%s vanished locally" % key
             return False
         if keys.get(key) != len(data) or srv.get(key) != data:
+            UNSYNCED["why"] = "%s: %s bytes local, %s in S3" % (key, len(data), keys.get(key))
             return False
     return True
 
