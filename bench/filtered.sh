@@ -15,7 +15,9 @@
 # ef=64) and ff (FLAT), both loaded through REST; per filter and collection one run of
 # nq=1 from 1 keep-alive client for DURATION s (search_client --filter, which also checks
 # that every returned row passes the filter); then faiss_baseline --index FLAT --allow
-# (single thread) while the server idles. About 1.5 min + 4 x DURATION on 2 cores.
+# (single thread) while the server idles; the REST runs are repeated with a scalar index
+# on tag. Last, bench_filter: the filter alone over a 1M-row segment in-process, column
+# scan vs scalar indexes. About 1.5 min + 8 x DURATION + 12 x DURATION on 2 cores.
 #   QV_BENCH_BUILD, QV_BENCH_DATA, QV_BENCH_DIR, QV_BENCH_KEEP   as in search.sh
 #   QV_BENCH_SYNTH_ROWS     rows (default 100000)
 #   QV_BENCH_SCALAR_INDEX   scalar index created on tag after the runs without one, which
@@ -40,7 +42,7 @@ MOD=100
 # name|expression|filter_gt.py spec
 FILTERS=("tag_lt_10|tag < 10|lt:10" "tag_eq_7|tag == 7|eq:7")
 
-bench_build quiverd bench/search_client bench/faiss_baseline
+bench_build quiverd bench/search_client bench/faiss_baseline bench/bench_filter
 $PY -c 'import numpy, faiss' 2>/dev/null ||
     die "$PY cannot import numpy and faiss (apt-get install python3-numpy python3-faiss)"
 SYN=$(synth_data "$NROWS")
@@ -189,3 +191,11 @@ for s in "${SUSPECT[@]}"; do
     echo "SUSPECT $s"
     record "note part=filtered SUSPECT $s"
 done
+
+# ---- the filter alone, in-process: scan vs scalar indexes -------------------------------
+echo
+out=$("$BUILD/bench/bench_filter" 1000000 "$DUR") || die "bench_filter failed: $out"
+grep -v '^result:' <<<"$out"
+while read -r line; do
+    record "sfilter ${line#result: }"
+done < <(grep '^result:' <<<"$out")

@@ -348,6 +348,20 @@ def filtered_rows(recs):
     return head, rows, summ
 
 
+def sfilter_rows(recs):
+    head = ["filter", "rows selected", "of rows", "column scan µs/query", "with scalar indexes µs/query",
+            "speedup"]
+    rows, summ = [], []
+    for r in recs:
+        flt = r.get("filter", "").replace("_", " ")
+        rows.append(["`%s`" % flt, thousands(r.get("rows")), thousands(r.get("total")),
+                     r.get("scan_us"), r.get("index_us"), ratio(r.get("scan_us"), r.get("index_us"))])
+        summ.append(("scalar index (filter alone)", "`%s`, %s rows" % (flt, thousands(r.get("total"))),
+                     "%s µs with indexes" % r.get("index_us"), "%s µs column scan" % r.get("scan_us"),
+                     ratio(r.get("scan_us"), r.get("index_us"))))
+    return head, rows, summ
+
+
 def growing_rows(recs):
     head = ["dataset", "rows (growing)", "QPS 1c", "p50/p99 ms 1c", "QPS 2c", "p50/p99 ms 2c",
             "FAISS IndexFlatL2 QPS", "FAISS p50/p99 ms", "1c ÷ FAISS", "2c ÷ FAISS"]
@@ -437,6 +451,11 @@ FIGURES = [
      "truth, and every returned row is checked against the filter. Baseline: FAISS IndexFlatL2 "
      "in-process with the filter's rows as its ID selector (exact); FLAT = the same filtered search "
      "through REST on a FLAT collection."),
+    ("sfilter", "Scalar indexes: the filter alone, in-process", sfilter_rows,
+     "`bench/bench_filter` (run by `bench/filtered.sh`): one sealed segment of 1M rows, `tag = row % "
+     "100` with STL_SORT, `city` (1,000 values) with Trie; time per query to decide the selected "
+     "rows: `qv_filter_eval` over 4096-row windows reading the columns, vs `qv_filter_pre_compute` "
+     "from the indexes and the same windows. Both select the same rows (checked). One thread."),
     ("growing", "Growing-segment brute force vs FAISS flat (single query)", growing_rows,
      "`bench/search.sh`, FLAT collections: rows never sealed (the growing-row count is read from "
      "`quiver_segment_rows{state=\"growing\"}`), so every query is an exact scan of the growing "
@@ -455,6 +474,7 @@ FIGURES = [
 ]
 # the run_all.sh parts each figure comes from (a part "search" also matches "search-<dataset>")
 PART_OF = {"ingest": "ingest", "build": "search", "search": "search", "filtered": "filtered",
+           "sfilter": "filtered",
            "growing": "search", "cluster": "cluster", "restart": "restart", "memory": "restart"}
 
 

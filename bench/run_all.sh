@@ -178,7 +178,7 @@ suite() {
             search_part "synth-$N2" 0
         run_part search-synth768-$((N768 / 1000))k $((200 + 30 * D)) "REST search vs FAISS, 768-d" \
             search_part "synth768-$N768" 0
-        run_part filtered $((60 + 8 * D)) "filtered search vs brute force" \
+        run_part filtered $((60 + 20 * D)) "filtered search vs brute force, scalar indexes" \
             env QV_BENCH_SYNTH_ROWS="$N1" "$ROOT/bench/filtered.sh" "$D"
         run_part cluster $((300 + 9 * D)) "1 node vs 3 nodes on loopback" \
             env QV_BENCH_SYNTH_ROWS="$N1" "$ROOT/bench/cluster.sh" "$D"
