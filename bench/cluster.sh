@@ -25,6 +25,7 @@ set -euo pipefail
 DUR=${1:-5}
 case $DUR in '' | *[!0-9]*) echo "usage: $0 [DURATION_SECONDS]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_AWK=$(<"$ROOT/bench/lib.awk") # awk helpers g, ratio
 BUILD=${QV_BENCH_BUILD:-$ROOT/build-bench}
 DATA=${QV_BENCH_DATA:-$BUILD/bench-data}
 PARENT=${QV_BENCH_DIR:-$BUILD}
@@ -141,13 +142,7 @@ printf '%-12s | %9s %8s %8s %7s | %9s %8s %8s | %9s | %7s %7s\n' config "QPS 1c"
     "QPS 2c" "p50 ms" "p99 ms" "ingest/s" "p50 1c" "QPS 2c"
 for label in "1 node" "3 nodes R=1" "3 nodes R=2"; do
     awk -v l="$label" -v a="${R[$label/q1]}" -v b="${R[$label/q2]}" -v i="${R[$label/ingest]}" \
-        -v a0="${R[1 node/q1]}" -v b0="${R[1 node/q2]}" '
-    function g(line, key,   n, k, kv) {
-        n = split(line, kv, " ")
-        for (k = 1; k <= n; k++) if (index(kv[k], key "=") == 1) return substr(kv[k], length(key) + 2)
-        return ""
-    }
-    function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "-" : sprintf("%.2f\xc3\x97", x / y) }
+        -v a0="${R[1 node/q1]}" -v b0="${R[1 node/q2]}" "$BENCH_AWK"'
     BEGIN {
         printf "%-12s | %9.0f %8.2f %8.2f %7.3f | %9.0f %8.2f %8.2f | %9.0f | %7s %7s\n", l,
             g(a, "qps"), g(a, "p50_ms"), g(a, "p99_ms"), g(a, "recall"),
@@ -156,14 +151,7 @@ for label in "1 node" "3 nodes R=1" "3 nodes R=2"; do
     }'
     [ -z "${QV_BENCH_RESULTS:-}" ] || awk -v l="$label" -v a="${R[$label/q1]}" -v b="${R[$label/q2]}" \
         -v i="${R[$label/ingest]}" -v a0="${R[1 node/q1]}" -v b0="${R[1 node/q2]}" \
-        -v i0="${R[1 node/ingest]}" -v rows="$NROWS" '
-    function g(line, key,   n, k, kv) {
-        n = split(line, kv, " ")
-        for (k = 1; k <= n; k++) if (index(kv[k], key "=") == 1) return substr(kv[k], length(key) + 2)
-        return ""
-    }
-    function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "-" : sprintf("%.2f\xc3\x97", x / y) }
-    function cpu(q) { return g(q, "seconds") > 0 ? sprintf("%.0f", 100 * g(q, "cpu_s") / g(q, "seconds")) : "-" }
+        -v i0="${R[1 node/ingest]}" -v rows="$NROWS" "$BENCH_AWK"'
     BEGIN {
         gsub(/ /, "_", l)
         printf "cluster config=%s rows=%d qps1=%.0f p50_1=%s p99_1=%s recall=%s cpu1=%s", l, rows,

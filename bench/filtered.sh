@@ -171,7 +171,6 @@ for f in "${FILTERS[@]}"; do
     echo "$line"
     record "$(awk -v h="${R[$fname/fh/$ph]}" -v l="${R[$fname/ff/$ph]}" -v f="${R[$fname/faiss]}" \
         -v name="$fname" -v rows="${R[$fname/rows]}" -v n="$NROWS" -v sc="$ph" -v ef="$EF" "$BENCH_AWK"'
-        function cpu(q) { return g(q, "seconds") > 0 ? sprintf("%.0f", 100 * g(q, "cpu_s") / g(q, "seconds")) : "-" }
         BEGIN {
             printf "filtered ds=synth-%dk filter=%s rows=%d sel=%.4f scalar_index=%s ef=%d", n / 1000, name,
                 rows, rows / n, sc, ef

@@ -24,6 +24,7 @@ set -euo pipefail
 DUR=${1:-10}
 case $DUR in '' | *[!0-9]*) echo "usage: $0 [DURATION_SECONDS]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_AWK=$(<"$ROOT/bench/lib.awk") # awk helpers g, ratio
 BUILD=${QV_BENCH_BUILD:-$ROOT/build-bench}
 PARENT=${QV_BENCH_DIR:-.}
 INDEX=${QV_BENCH_INDEX:-auto}
@@ -213,9 +214,8 @@ for dim in $DIMS; do
         stop_server
         ROWS+=("$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" \
             -v wal="$((wal1 - wal0))" -v io="$((io1 - io0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
-            -v seq="$SEQ_MB" -v syncs="$SYNC_S" '
-            function f(k,   n, i, kv) { n = split(line, kv, " ");
-                for (i = 1; i <= n; i++) if (index(kv[i], k "=") == 1) return substr(kv[i], length(k) + 2) }
+            -v seq="$SEQ_MB" -v syncs="$SYNC_S" "$BENCH_AWK"'
+            function f(k) { return g(line, k) }
             BEGIN {
                 v = f("vectors_per_s"); ok = f("ok")
                 printf "%5d %7d %10.0f %7.1f %8.1f %9.0f %8.1f %8.2f %8.2f %7.0f%% %7.0f%% %8.0f %7.0f\n",
@@ -224,10 +224,8 @@ for dim in $DIMS; do
                     seq, syncs }')")
         record "$(awk -v dim="$dim" -v nc="$nc" -v line="$line" -v secs="$secs" -v index_="$INDEX" \
             -v wal="$((wal1 - wal0))" -v io="$((io1 - io0))" -v ticks="$((cpu1 - cpu0))" -v hz="$HZ" \
-            -v seq="$SEQ_MB" -v syncs="$SYNC_S" -v s1m="$SYNC1M_MB" '
-            function f(k,   n, i, kv) { n = split(line, kv, " ");
-                for (i = 1; i <= n; i++) if (index(kv[i], k "=") == 1) return substr(kv[i], length(k) + 2) }
-            function ratio(a, b) { return b > 0 ? sprintf("%.2f\xc3\x97", a / b) : "-" }
+            -v seq="$SEQ_MB" -v syncs="$SYNC_S" -v s1m="$SYNC1M_MB" "$BENCH_AWK"'
+            function f(k) { return g(line, k) }
             BEGIN {
                 w = wal / secs / 1e6; r = f("requests_per_s")
                 printf "ingest dim=%d clients=%d index=%s seconds=%.1f vps=%.0f req_s=%.1f wal_mb_s=%.1f", dim, nc,

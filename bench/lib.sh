@@ -139,14 +139,5 @@ synth_data() { # n
     echo "$dir"
 }
 
-# awk helpers over "key=value" lines: g(line, key), num(value, format), ratio(a, b) as N.NN×
-BENCH_AWK='
-function g(line, key,   n, i, kv) {
-    n = split(line, kv, " ")
-    for (i = 1; i <= n; i++)
-        if (index(kv[i], key "=") == 1)
-            return substr(kv[i], length(key) + 2)
-    return ""
-}
-function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
-function ratio(a, b) { return (a == "" || a == "-" || b == "" || b == "-" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }'
+# awk helpers (g, num, ratio) to prefix awk programs with: bench/lib.awk
+BENCH_AWK=$(<"$ROOT/bench/lib.awk")

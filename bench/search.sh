@@ -308,7 +308,7 @@ results() { # ds type pname "vals" dim rows growing_rows
 }
 rows_of() { echo $(($(stat -c %s "$1") / (4 + 4 * $2))); }
 build_fields() { # build faiss hnswlib
-    awk -v b="$1" -v f="$2" -v h="$3" "$AWK_LIB"'
+    awk -v b="$1" -v f="$2" -v h="$3" "$BENCH_AWK"'
         BEGIN {
             printf "ins_s=%s ready_s=%s bld_s=%s builds=%s faiss_s=%s hnswlib_s=%s speedup=%s",
                 g(b, "ins"), g(b, "ready"), g(b, "bld"), g(b, "builds"), num(g(f, "build_s"), "%.1f"),
@@ -316,8 +316,7 @@ build_fields() { # build faiss hnswlib
         }'
 }
 search_fields() { # q1 q2 faiss hnswlib
-    awk -v q1="$1" -v q2="$2" -v f="$3" -v h="$4" "$AWK_LIB"'
-        function cpu(q) { return g(q, "seconds") > 0 ? sprintf("%.0f", 100 * g(q, "cpu_s") / g(q, "seconds")) : "-" }
+    awk -v q1="$1" -v q2="$2" -v f="$3" -v h="$4" "$BENCH_AWK"'
         BEGIN {
             printf "qps1=%s p50_1=%s p99_1=%s cpu1=%s recall1=%s ", num(g(q1, "qps"), "%.0f"),
                 g(q1, "p50_ms"), g(q1, "p99_ms"), cpu(q1), g(q1, "recall")
@@ -332,22 +331,13 @@ search_fields() { # q1 q2 faiss hnswlib
         }'
 }
 
-# awk helpers over "key=value" lines: g(line, key), num(value, format), ratio(a, b)
-AWK_LIB='
-function g(line, key,   n, i, kv) {
-    n = split(line, kv, " ")
-    for (i = 1; i <= n; i++)
-        if (index(kv[i], key "=") == 1)
-            return substr(kv[i], length(key) + 2)
-    return ""
-}
-function num(x, fmt) { return x == "" ? "-" : sprintf(fmt, x) }
-function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f\xc3\x97", a / b) }'
+# awk helpers (g, num, ratio) to prefix awk programs with
+BENCH_AWK=$(<"$ROOT/bench/lib.awk")
 ROW_FMT='%-10s %-8s %-10s %3s %6s %6s %6s %6s %6s | %8s %8s %3s %11s %11s %6s | %8s %6s %7s | %8s %6s %7s\n'
 
 table_row() { # ds type params nq build q1 q2 faiss hnswlib
     ROWS+=("$(awk -v ds="$1" -v type="$2" -v par="$3" -v nq="$4" -v b="$5" -v q1="$6" -v q2="$7" \
-        -v f="$8" -v h="$9" -v fmt="$ROW_FMT" "$AWK_LIB"'
+        -v f="$8" -v h="$9" -v fmt="$ROW_FMT" "$BENCH_AWK"'
         BEGIN {
             printf fmt, ds, type, par, nq, g(b, "ins"), g(b, "ready"), g(b, "bld"),
                 num(g(f, "build_s"), "%.1f"), num(g(h, "build_s"), "%.1f"),
@@ -360,7 +350,7 @@ table_row() { # ds type params nq build q1 q2 faiss hnswlib
 }
 
 flat_note() { # ds q1 q2 faiss: the growing-segment brute-force comparison
-    NOTES+=("$(awk -v ds="$1" -v q1="$2" -v q2="$3" -v f="$4" "$AWK_LIB"'
+    NOTES+=("$(awk -v ds="$1" -v q1="$2" -v q2="$3" -v f="$4" "$BENCH_AWK"'
         BEGIN {
             printf "brute force %s, nq=1: quiver FLAT (growing-segment exact search) over REST %.0f q/s", ds, g(q1, "qps")
             printf " with 1 client, %.0f with 2; faiss IndexFlatL2 in-process %.0f q/s;", g(q2, "qps"), g(f, "qps")
